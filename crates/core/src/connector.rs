@@ -1,0 +1,273 @@
+//! The traits a connector implements: [`Source`] and [`Sink`] per record kind, and
+//! [`Connector`], which hands them out and says what it can do.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Rejection, Result};
+use crate::http::StatsSnapshot;
+use crate::model::{Customer, Kind, OpenAmount, Order, PaymentStatus, Product, Record, Sku, StockLevel};
+
+/// What to read: records changed after `since` (none: everything), up to `until` where the
+/// source can filter on it, continuing at `page` (the token of the previous [`Page`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadRequest {
+    /// Lower bound (exclusive) on the record's change time.
+    pub since: Option<DateTime<Utc>>,
+    /// Upper bound (inclusive) on the change time, where the source can filter on it.
+    pub until: Option<DateTime<Utc>>,
+    /// Opaque continuation token from the previous page; `None` for the first page.
+    pub page: Option<String>,
+}
+
+/// One page of records. A record the source could not read is an `Err` naming the record and
+/// the field, so one malformed record never stops the rest.
+#[derive(Debug)]
+pub struct Page<R> {
+    /// The records, or why one could not be read.
+    pub items: Vec<std::result::Result<R, Rejection>>,
+    /// Token for the next page; `None` when this was the last.
+    pub next: Option<String>,
+}
+
+impl<R> Page<R> {
+    /// An empty last page.
+    pub fn empty() -> Self {
+        Page {
+            items: Vec::new(),
+            next: None,
+        }
+    }
+}
+
+/// A connector reads records of kind `R`.
+#[async_trait]
+pub trait Source<R: Record>: Send + Sync {
+    /// Reads one page.
+    async fn read(&self, request: &ReadRequest) -> Result<Page<R>>;
+}
+
+/// A record to write, with what the engine already knows about it.
+#[derive(Debug, Clone)]
+pub struct WriteItem<R> {
+    /// The record.
+    pub record: R,
+    /// The target's id from the binding, when this record was written before.
+    pub target_id: Option<String>,
+    /// Resolved dependencies: `customer` -> target id of the buyer, `sku:<SKU>` -> target id
+    /// of an article.
+    pub refs: BTreeMap<String, String>,
+}
+
+impl<R> WriteItem<R> {
+    /// A record with no binding and no resolved dependencies.
+    pub fn new(record: R) -> Self {
+        WriteItem {
+            record,
+            target_id: None,
+            refs: BTreeMap::new(),
+        }
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum WriteOutcome {
+    /// A new record was created with this id.
+    Created {
+        /// The target's id.
+        target_id: String,
+    },
+    /// An existing record was changed.
+    Updated {
+        /// The target's id.
+        target_id: String,
+    },
+    /// The target already held exactly this; nothing was written.
+    Unchanged {
+        /// The target's id.
+        target_id: String,
+    },
+}
+
+impl WriteOutcome {
+    /// The target id in any case.
+    pub fn target_id(&self) -> &str {
+        match self {
+            WriteOutcome::Created { target_id }
+            | WriteOutcome::Updated { target_id }
+            | WriteOutcome::Unchanged { target_id } => target_id,
+        }
+    }
+}
+
+/// Something a record needs on the target before it can be written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dependency {
+    /// The buyer of an order: resolved via the customer binding, or created through the
+    /// target's `Sink<Customer>`; its id is passed in `refs["customer"]`.
+    Customer(Box<Customer>),
+    /// An article: resolved via the product binding when there is one (`refs["sku:<SKU>"]`);
+    /// otherwise the sink resolves it itself and rejects the record if it cannot.
+    Product(Sku),
+}
+
+/// A connector writes records of kind `R`.
+#[async_trait]
+pub trait Sink<R: Record>: Send + Sync {
+    /// Writes one record: create, or update when it exists (by `target_id` or natural key).
+    async fn write(&self, item: &WriteItem<R>) -> Result<WriteOutcome>;
+
+    /// Writes several records; the default writes them one by one. Sinks whose API takes
+    /// batches (Magento MSI source items) override this. One result per item, in order.
+    async fn write_batch(&self, items: &[WriteItem<R>]) -> Vec<Result<WriteOutcome>> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(self.write(item).await);
+        }
+        out
+    }
+
+    /// How many records [`Sink::write_batch`] takes at once.
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    /// Finds a record this sink may already have written, by its natural key (a SnelStart order
+    /// by `orderreferentie`). Used to resolve a journal intent without outcome after a crash,
+    /// and before creating a record that the target cannot deduplicate.
+    async fn lookup(&self, record: &R) -> Result<Option<String>> {
+        let _ = record;
+        Ok(None)
+    }
+
+    /// True when a create cannot be deduplicated by the target (a second POST makes a second
+    /// record): the engine then journals the intent first and resolves open intents by
+    /// [`Sink::lookup`].
+    fn needs_exactly_once(&self) -> bool {
+        false
+    }
+
+    /// What must exist on the target before `record` can be written.
+    fn dependencies(&self, record: &R) -> Vec<Dependency> {
+        let _ = record;
+        Vec::new()
+    }
+}
+
+/// Which record kinds a connector reads and writes. Declared statically in the descriptor so
+/// the runner can refuse an impossible flow before any I/O.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    /// Kinds offered as [`Source`].
+    pub sources: &'static [Kind],
+    /// Kinds offered as [`Sink`].
+    pub sinks: &'static [Kind],
+}
+
+impl Capabilities {
+    /// Whether the connector reads `kind`.
+    pub fn reads(&self, kind: Kind) -> bool {
+        self.sources.contains(&kind)
+    }
+    /// Whether the connector writes `kind`.
+    pub fn writes(&self, kind: Kind) -> bool {
+        self.sinks.contains(&kind)
+    }
+}
+
+/// The sources and sinks a connector instance hands out.
+#[derive(Clone, Default)]
+#[allow(missing_docs)]
+pub struct Endpoints {
+    pub product_source: Option<Arc<dyn Source<Product>>>,
+    pub product_sink: Option<Arc<dyn Sink<Product>>>,
+    pub stock_source: Option<Arc<dyn Source<StockLevel>>>,
+    pub stock_sink: Option<Arc<dyn Sink<StockLevel>>>,
+    pub customer_source: Option<Arc<dyn Source<Customer>>>,
+    pub customer_sink: Option<Arc<dyn Sink<Customer>>>,
+    pub order_source: Option<Arc<dyn Source<Order>>>,
+    pub order_sink: Option<Arc<dyn Sink<Order>>>,
+    pub open_amount_source: Option<Arc<dyn Source<OpenAmount>>>,
+    pub open_amount_sink: Option<Arc<dyn Sink<OpenAmount>>>,
+    pub payment_source: Option<Arc<dyn Source<PaymentStatus>>>,
+    pub payment_sink: Option<Arc<dyn Sink<PaymentStatus>>>,
+}
+
+impl Endpoints {
+    /// The capabilities these endpoints actually offer (the conformance kit checks that they
+    /// equal the descriptor's).
+    pub fn kinds(&self) -> (Vec<Kind>, Vec<Kind>) {
+        let mut sources = Vec::new();
+        let mut sinks = Vec::new();
+        let pairs = [
+            (Kind::Product, self.product_source.is_some(), self.product_sink.is_some()),
+            (Kind::StockLevel, self.stock_source.is_some(), self.stock_sink.is_some()),
+            (Kind::Customer, self.customer_source.is_some(), self.customer_sink.is_some()),
+            (Kind::Order, self.order_source.is_some(), self.order_sink.is_some()),
+            (Kind::OpenAmount, self.open_amount_source.is_some(), self.open_amount_sink.is_some()),
+            (Kind::PaymentStatus, self.payment_source.is_some(), self.payment_sink.is_some()),
+        ];
+        for (k, src, snk) in pairs {
+            if src {
+                sources.push(k);
+            }
+            if snk {
+                sinks.push(k);
+            }
+        }
+        (sources, sinks)
+    }
+}
+
+/// Generic access to the endpoint of a record kind, so the engine can be generic over `R`.
+pub trait Routed: Record {
+    /// The source of this kind, if offered.
+    fn source_of(e: &Endpoints) -> Option<Arc<dyn Source<Self>>>;
+    /// The sink of this kind, if offered.
+    fn sink_of(e: &Endpoints) -> Option<Arc<dyn Sink<Self>>>;
+}
+
+macro_rules! routed {
+    ($t:ty, $src:ident, $snk:ident) => {
+        impl Routed for $t {
+            fn source_of(e: &Endpoints) -> Option<Arc<dyn Source<Self>>> {
+                e.$src.clone()
+            }
+            fn sink_of(e: &Endpoints) -> Option<Arc<dyn Sink<Self>>> {
+                e.$snk.clone()
+            }
+        }
+    };
+}
+routed!(Product, product_source, product_sink);
+routed!(StockLevel, stock_source, stock_sink);
+routed!(Customer, customer_source, customer_sink);
+routed!(Order, order_source, order_sink);
+routed!(OpenAmount, open_amount_source, open_amount_sink);
+routed!(PaymentStatus, payment_source, payment_sink);
+
+/// Result of a side-effect-free probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckReport {
+    /// What was verified, one line each (e.g. `token: ok`, `read 1 article: ok`).
+    pub checks: Vec<String>,
+}
+
+/// One configured external system: a SnelStart administration or one shop.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// The registry name (`snelstart`, `magento`).
+    fn name(&self) -> &'static str;
+    /// The sources and sinks this instance offers.
+    fn endpoints(&self) -> Endpoints;
+    /// A side-effect-free probe: authenticate and read one small thing. Errors say what to fix.
+    async fn check(&self) -> Result<CheckReport>;
+    /// Requests made so far, for run reports and benchmarks.
+    fn stats(&self) -> StatsSnapshot;
+}

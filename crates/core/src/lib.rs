@@ -1,0 +1,40 @@
+//! koppel-core: the canonical model, the [`Source`]/[`Sink`] traits, the connector registry,
+//! the HTTP policy and the error taxonomy that every koppel connector and the runner share.
+//!
+//! Public API in short:
+//! - [`model`]: `Product`, `StockLevel`, `Customer`, `Address`, `Order`, `OrderLine`,
+//!   `OpenAmount`, `PaymentStatus`, value types `Sku`, `CountryCode`, `Currency`, `Money`,
+//!   `TaxMode`, `VatRate`/`VatKind`, and the [`Record`] trait (key, modified, validate).
+//! - [`connector`]: [`Source`], [`Sink`], [`Connector`], [`Capabilities`], [`Endpoints`].
+//! - [`registry`]: [`ConnectorDescriptor`], `inventory` collection, [`registry::connectors`].
+//! - [`error`]: [`Error`] (drives retry/quarantine/fail) and [`Rejection`].
+//! - [`http`]: [`http::HttpClient`] with retries, rate limits, token refresh, redaction, counters.
+//! - [`secret`]: [`Secret`] and [`secret::Redactor`].
+
+#![warn(missing_docs)]
+
+pub mod connector;
+pub mod error;
+pub mod http;
+pub mod model;
+pub mod registry;
+pub mod secret;
+
+pub use connector::{
+    Capabilities, CheckReport, Connector, Dependency, Endpoints, Page, ReadRequest, Routed, Sink, Source, WriteItem,
+    WriteOutcome,
+};
+pub use error::{Error, Rejection, Result};
+pub use model::{
+    Address, Charge, CountryCode, Currency, Customer, Kind, Money, OpenAmount, Order, OrderLine, PaymentStatus,
+    Product, Record, Sku, StockLevel, TaxMode, ValidationError, VatKind, VatRate,
+};
+pub use registry::{ConnectorContext, ConnectorDescriptor, Role};
+pub use secret::Secret;
+
+/// Re-exports for connector crates (so they register with the same `inventory` version).
+pub mod reexports {
+    pub use async_trait::async_trait;
+    pub use inventory;
+    pub use schemars;
+}

@@ -206,12 +206,36 @@ impl Endpoints {
         let mut sources = Vec::new();
         let mut sinks = Vec::new();
         let pairs = [
-            (Kind::Product, self.product_source.is_some(), self.product_sink.is_some()),
-            (Kind::StockLevel, self.stock_source.is_some(), self.stock_sink.is_some()),
-            (Kind::Customer, self.customer_source.is_some(), self.customer_sink.is_some()),
-            (Kind::Order, self.order_source.is_some(), self.order_sink.is_some()),
-            (Kind::OpenAmount, self.open_amount_source.is_some(), self.open_amount_sink.is_some()),
-            (Kind::PaymentStatus, self.payment_source.is_some(), self.payment_sink.is_some()),
+            (
+                Kind::Product,
+                self.product_source.is_some(),
+                self.product_sink.is_some(),
+            ),
+            (
+                Kind::StockLevel,
+                self.stock_source.is_some(),
+                self.stock_sink.is_some(),
+            ),
+            (
+                Kind::Customer,
+                self.customer_source.is_some(),
+                self.customer_sink.is_some(),
+            ),
+            (
+                Kind::Order,
+                self.order_source.is_some(),
+                self.order_sink.is_some(),
+            ),
+            (
+                Kind::OpenAmount,
+                self.open_amount_source.is_some(),
+                self.open_amount_sink.is_some(),
+            ),
+            (
+                Kind::PaymentStatus,
+                self.payment_source.is_some(),
+                self.payment_sink.is_some(),
+            ),
         ];
         for (k, src, snk) in pairs {
             if src {

@@ -186,7 +186,10 @@ impl Error {
 
     /// Whether the record itself is at fault (quarantine it, go on).
     pub fn is_record_fault(&self) -> bool {
-        matches!(self, Error::Rejected(_) | Error::Conflict { .. } | Error::NotFound { .. })
+        matches!(
+            self,
+            Error::Rejected(_) | Error::Conflict { .. } | Error::NotFound { .. }
+        )
     }
 
     /// Whether the whole connector is unusable (stop the flow, exit code 3 in the runner).

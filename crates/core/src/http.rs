@@ -65,7 +65,11 @@ impl HttpPolicy {
             .saturating_mul(1u64 << attempt.min(20))
             .min(self.max_backoff_ms);
         let half = base / 2;
-        let jitter = if half > 0 { rand::rng().random_range(0..=half) } else { 0 };
+        let jitter = if half > 0 {
+            rand::rng().random_range(0..=half)
+        } else {
+            0
+        };
         Duration::from_millis(half + jitter)
     }
 }
@@ -248,13 +252,8 @@ impl RawResponse {
     /// Parses the JSON body; a mismatch is a [`Error::Protocol`] naming the JSON path.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         let de = &mut serde_json::Deserializer::from_slice(&self.body);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            Error::protocol(format!(
-                "unreadable response body at {}: {}",
-                e.path(),
-                e.inner()
-            ))
-        })
+        serde_path_to_error::deserialize(de)
+            .map_err(|e| Error::protocol(format!("unreadable response body at {}: {}", e.path(), e.inner())))
     }
 
     /// The `Retry-After` header as a duration (seconds or HTTP date).
@@ -370,7 +369,8 @@ impl Stats {
     fn record(&self, method: &str, endpoint: &str, status: u16) {
         self.total.fetch_add(1, Ordering::Relaxed);
         let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        *c.entry((method.to_owned(), endpoint.to_owned(), status)).or_default() += 1;
+        *c.entry((method.to_owned(), endpoint.to_owned(), status))
+            .or_default() += 1;
     }
 
     fn snapshot(&self) -> StatsSnapshot {
@@ -499,11 +499,17 @@ impl HttpClient {
 
     /// Redacts known secrets from text.
     pub fn redact(&self, text: &str) -> String {
-        self.redactor.lock().unwrap_or_else(|p| p.into_inner()).redact(text)
+        self.redactor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .redact(text)
     }
 
     fn redact_url(&self, url: &url::Url) -> String {
-        self.redactor.lock().unwrap_or_else(|p| p.into_inner()).redact_url(url)
+        self.redactor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .redact_url(url)
     }
 
     /// Request counters so far.
@@ -525,7 +531,10 @@ impl HttpClient {
             },
             Error::Uncertain { message } => Error::Uncertain { message: r(message) },
             Error::Auth { message } => Error::Auth { message: r(message) },
-            Error::Config { path, message } => Error::Config { path, message: r(message) },
+            Error::Config { path, message } => Error::Config {
+                path,
+                message: r(message),
+            },
             Error::NotFound { what } => Error::NotFound { what: r(what) },
             Error::Conflict { message } => Error::Conflict { message: r(message) },
             Error::Rejected(mut rej) => {
@@ -539,7 +548,12 @@ impl HttpClient {
 
     /// Sends a request under the policy. `endpoint` is the path template used in counters
     /// and logs (`/verkooporders/{id}`). Non-2xx answers become errors via the classifier.
-    pub async fn send(&self, request: reqwest::Request, endpoint: &str, safety: Safety) -> Result<RawResponse> {
+    pub async fn send(
+        &self,
+        request: reqwest::Request,
+        endpoint: &str,
+        safety: Safety,
+    ) -> Result<RawResponse> {
         let method = request.method().as_str().to_owned();
         let span = tracing::info_span!("http", connector = self.name, %method, endpoint);
         self.send_inner(request, endpoint, &method, safety)

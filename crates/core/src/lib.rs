@@ -21,13 +21,13 @@ pub mod registry;
 pub mod secret;
 
 pub use connector::{
-    Capabilities, CheckReport, Connector, Dependency, Endpoints, Page, ReadRequest, Routed, Sink, Source, WriteItem,
-    WriteOutcome,
+    Capabilities, CheckReport, Connector, Dependency, Endpoints, Page, ReadRequest, Routed, Sink, Source,
+    WriteItem, WriteOutcome,
 };
 pub use error::{Error, Rejection, Result};
 pub use model::{
-    Address, Charge, CountryCode, Currency, Customer, Kind, Money, OpenAmount, Order, OrderLine, PaymentStatus,
-    Product, Record, Sku, StockLevel, TaxMode, ValidationError, VatKind, VatRate,
+    Address, Charge, CountryCode, Currency, Customer, Kind, Money, OpenAmount, Order, OrderLine,
+    PaymentStatus, Product, Record, Sku, StockLevel, TaxMode, ValidationError, VatKind, VatRate,
 };
 pub use registry::{ConnectorContext, ConnectorDescriptor, Role};
 pub use secret::Secret;

@@ -103,7 +103,9 @@ impl CountryCode {
         if v.len() == 2 && v.chars().all(|c| c.is_ascii_alphabetic()) {
             Ok(CountryCode(v.to_ascii_uppercase()))
         } else {
-            Err(ValueError(format!("{v:?} is not an ISO 3166-1 alpha-2 country code")))
+            Err(ValueError(format!(
+                "{v:?} is not an ISO 3166-1 alpha-2 country code"
+            )))
         }
     }
 
@@ -254,7 +256,9 @@ impl VatRate {
     /// Validates a percentage between 0 and 100.
     pub fn new(percentage: Decimal, kind: Option<VatKind>) -> Result<Self, ValueError> {
         if percentage < Decimal::ZERO || percentage > Decimal::ONE_HUNDRED {
-            return Err(ValueError(format!("VAT percentage {percentage} is not between 0 and 100")));
+            return Err(ValueError(format!(
+                "VAT percentage {percentage} is not between 0 and 100"
+            )));
         }
         Ok(VatRate { percentage, kind })
     }
@@ -350,7 +354,9 @@ impl fmt::Display for Kind {
 }
 
 /// A record of the canonical model.
-pub trait Record: Serialize + serde::de::DeserializeOwned + Clone + fmt::Debug + Send + Sync + 'static {
+pub trait Record:
+    Serialize + serde::de::DeserializeOwned + Clone + fmt::Debug + Send + Sync + 'static
+{
     /// Which kind this is.
     const KIND: Kind;
     /// The natural key: SKU, shop order number, shop customer key.
@@ -692,13 +698,19 @@ impl Record for Order {
                 return Err(c.fail(format!("lines[{i}].sku"), "missing"));
             }
             if l.quantity <= Decimal::ZERO {
-                return Err(c.fail(format!("lines[{i}].quantity"), format!("must be > 0, is {}", l.quantity)));
+                return Err(c.fail(
+                    format!("lines[{i}].quantity"),
+                    format!("must be > 0, is {}", l.quantity),
+                ));
             }
             c.not_negative(&format!("lines[{i}].unit_price"), l.unit_price)?;
             c.not_negative(&format!("lines[{i}].discount"), l.discount)?;
             if let Some(v) = l.vat_percentage {
                 if v < Decimal::ZERO || v > Decimal::ONE_HUNDRED {
-                    return Err(c.fail(format!("lines[{i}].vat_percentage"), format!("{v} is not between 0 and 100")));
+                    return Err(c.fail(
+                        format!("lines[{i}].vat_percentage"),
+                        format!("{v} is not between 0 and 100"),
+                    ));
                 }
             }
         }
@@ -708,7 +720,9 @@ impl Record for Order {
         if let Some(s) = &self.shipping {
             s.validate(&c, "shipping")?;
         }
-        self.customer.validate().map_err(|e| c.fail(format!("customer.{}", e.field), e.message))?;
+        self.customer
+            .validate()
+            .map_err(|e| c.fail(format!("customer.{}", e.field), e.message))?;
         Ok(())
     }
 }
@@ -866,7 +880,10 @@ mod tests {
         );
         let mut o = order();
         o.lines[1].sku = None;
-        assert_eq!(o.validate().unwrap_err().to_string(), "order 100023: lines[1].sku: missing");
+        assert_eq!(
+            o.validate().unwrap_err().to_string(),
+            "order 100023: lines[1].sku: missing"
+        );
         let mut o = order();
         o.billing.country = None;
         assert_eq!(o.validate().unwrap_err().field, "billing.country");
@@ -891,8 +908,17 @@ mod tests {
         assert_eq!(round_money(dec!(-0.125), 2), dec!(-0.13));
         assert_eq!(round_money(dec!(0.135), 2), dec!(0.14));
         let vat = VatRate::new(dec!(21), Some(VatKind::Hoog)).unwrap();
-        assert_eq!(convert_tax_mode(dec!(8.26), TaxMode::Exclusive, TaxMode::Inclusive, &vat, 2), dec!(9.99));
-        assert_eq!(convert_tax_mode(dec!(9.99), TaxMode::Inclusive, TaxMode::Exclusive, &vat, 2), dec!(8.26));
-        assert_eq!(convert_tax_mode(dec!(9.99), TaxMode::Inclusive, TaxMode::Exclusive, &vat, 4), dec!(8.2562));
+        assert_eq!(
+            convert_tax_mode(dec!(8.26), TaxMode::Exclusive, TaxMode::Inclusive, &vat, 2),
+            dec!(9.99)
+        );
+        assert_eq!(
+            convert_tax_mode(dec!(9.99), TaxMode::Inclusive, TaxMode::Exclusive, &vat, 2),
+            dec!(8.26)
+        );
+        assert_eq!(
+            convert_tax_mode(dec!(9.99), TaxMode::Inclusive, TaxMode::Exclusive, &vat, 4),
+            dec!(8.2562)
+        );
     }
 }

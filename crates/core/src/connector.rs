@@ -58,6 +58,9 @@ pub struct WriteItem<R> {
     pub record: R,
     /// The target's id from the binding, when this record was written before.
     pub target_id: Option<String>,
+    /// What was last written for this record (from the binding), so a sink can send only the
+    /// fields that changed.
+    pub previous: Option<R>,
     /// Resolved dependencies: `customer` -> target id of the buyer, `sku:<SKU>` -> target id
     /// of an article.
     pub refs: BTreeMap<String, String>,
@@ -69,6 +72,7 @@ impl<R> WriteItem<R> {
         WriteItem {
             record,
             target_id: None,
+            previous: None,
             refs: BTreeMap::new(),
         }
     }

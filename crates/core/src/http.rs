@@ -140,7 +140,8 @@ impl Limiter {
 /// The limiter for an external account: every client built for the same `account` key (e.g.
 /// one SnelStart administration used by two pairs) shares one.
 pub fn limiter_for(account: &str, limits: &RateLimits) -> Arc<Limiter> {
-    static LIMITERS: OnceLock<Mutex<HashMap<(String, RateLimits), Arc<Limiter>>>> = OnceLock::new();
+    type Limiters = Mutex<HashMap<(String, RateLimits), Arc<Limiter>>>;
+    static LIMITERS: OnceLock<Limiters> = OnceLock::new();
     let map = LIMITERS.get_or_init(Default::default);
     let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
     map.entry((account.to_owned(), *limits))
@@ -672,3 +673,7 @@ impl HttpClient {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "http_tests.rs"]
+mod tests;

@@ -14,11 +14,15 @@
 #![warn(missing_docs)]
 
 pub mod connector;
+pub mod engine;
 pub mod error;
 pub mod http;
 pub mod model;
 pub mod registry;
 pub mod secret;
+pub mod state;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use connector::{
     Capabilities, CheckReport, Connector, Dependency, Endpoints, Page, ReadRequest, Routed, Sink, Source,

@@ -1,0 +1,521 @@
+//! The sync engine: runs the flows of a pair, incrementally, exactly once where it matters,
+//! parking what cannot be written and reporting what it did.
+//!
+//! One run of a pair: take the pair's lease (not for a plan), then per flow: resolve write
+//! intents left open by a crash (by [`Sink::lookup`](crate::Sink::lookup)), retry due
+//! quarantined records, read pages after the stored cursor (minus an overlap window, capped at
+//! the run's start), validate, compare with the bindings, resolve dependencies, write in
+//! batches with bounded concurrency, journal intent and outcome, and store the cursor once
+//! everything before it is written or quarantined.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::connector::Connector;
+use crate::http::StatsSnapshot;
+use crate::model::Kind;
+use crate::state::StateStore;
+
+mod diff;
+mod flow;
+mod run;
+
+pub use diff::{diff_json, record_hash, record_json};
+
+/// One direction of one record kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    /// SnelStart articles -> shop products.
+    Products,
+    /// SnelStart stock -> shop stock.
+    Stock,
+    /// Shop customers -> SnelStart relaties.
+    Customers,
+    /// Shop orders -> SnelStart verkooporders.
+    Orders,
+    /// SnelStart open amounts -> shop.
+    OpenAmounts,
+    /// SnelStart payment status -> shop.
+    Payments,
+}
+
+impl Flow {
+    /// Every flow, in the order a full run does them (products before orders, customers
+    /// before orders).
+    pub fn all() -> [Flow; 6] {
+        [
+            Flow::Products,
+            Flow::Stock,
+            Flow::Customers,
+            Flow::Orders,
+            Flow::OpenAmounts,
+            Flow::Payments,
+        ]
+    }
+
+    /// The record kind the flow moves.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Flow::Products => Kind::Product,
+            Flow::Stock => Kind::StockLevel,
+            Flow::Customers => Kind::Customer,
+            Flow::Orders => Kind::Order,
+            Flow::OpenAmounts => Kind::OpenAmount,
+            Flow::Payments => Kind::PaymentStatus,
+        }
+    }
+
+    /// The flow that moves `kind`.
+    pub fn of_kind(kind: Kind) -> Flow {
+        match kind {
+            Kind::Product => Flow::Products,
+            Kind::StockLevel => Flow::Stock,
+            Kind::Customer => Flow::Customers,
+            Kind::Order => Flow::Orders,
+            Kind::OpenAmount => Flow::OpenAmounts,
+            Kind::PaymentStatus => Flow::Payments,
+        }
+    }
+
+    /// The snake_case name used in config, state and reports.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Flow::Products => "products",
+            Flow::Stock => "stock",
+            Flow::Customers => "customers",
+            Flow::Orders => "orders",
+            Flow::OpenAmounts => "open_amounts",
+            Flow::Payments => "payments",
+        }
+    }
+
+    /// Parses [`Flow::as_str`].
+    pub fn parse(s: &str) -> Option<Flow> {
+        Flow::all().into_iter().find(|f| f.as_str() == s)
+    }
+
+    /// True when the flow reads from the accounting side and writes to the shop
+    /// (products, stock, open_amounts, payments); false for customers and orders.
+    pub fn from_accounting(&self) -> bool {
+        !matches!(self, Flow::Customers | Flow::Orders)
+    }
+}
+
+impl std::fmt::Display for Flow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Per-flow options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowOptions {
+    /// Re-read this much before the stored cursor (clock skew, late commits at the source);
+    /// bindings absorb the duplicates. Default 5 minutes.
+    pub overlap: Duration,
+    /// How many write batches run at once. Default 4.
+    pub concurrency: usize,
+    /// Whether the orders flow may create a buyer that is not synced yet through the target's
+    /// customer sink. Default true.
+    pub create_customers: bool,
+    /// Wait before the first retry of a quarantined record; doubles per attempt. Default 5 min.
+    pub quarantine_backoff: Duration,
+    /// Longest wait between retries of a quarantined record. Default 24 hours.
+    pub quarantine_backoff_max: Duration,
+    /// Retry quarantined records that are due at the start of each run. Default true.
+    pub retry_quarantined: bool,
+    /// Ignore the stored cursor and read everything (bindings still skip unchanged records).
+    pub full: bool,
+}
+
+impl Default for FlowOptions {
+    fn default() -> Self {
+        FlowOptions {
+            overlap: Duration::from_secs(300),
+            concurrency: 4,
+            create_customers: true,
+            quarantine_backoff: Duration::from_secs(300),
+            quarantine_backoff_max: Duration::from_secs(24 * 3600),
+            retry_quarantined: true,
+            full: false,
+        }
+    }
+}
+
+/// Write, or only plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Read, write, and store state.
+    #[default]
+    Run,
+    /// Dry run: the same pipeline, writes replaced by a recorder; nothing written anywhere.
+    Plan,
+}
+
+/// A SnelStart administration and a shop, synced together.
+#[derive(Clone)]
+pub struct Pair {
+    /// The pair's name (state key, lease key, log field).
+    pub name: String,
+    /// The accounting connector (SnelStart).
+    pub accounting: Arc<dyn Connector>,
+    /// The shop connector.
+    pub shop: Arc<dyn Connector>,
+}
+
+impl std::fmt::Debug for Pair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pair")
+            .field("name", &self.name)
+            .field("accounting", &self.accounting.name())
+            .field("shop", &self.shop.name())
+            .finish()
+    }
+}
+
+/// Where an injected fault kills a write (tests of exactly-once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultPoint {
+    /// Intents journalled, remote call not made.
+    BeforeCall,
+    /// Remote call made, outcome not journalled.
+    AfterCallBeforeOutcome,
+    /// Outcome and binding journalled, cursor not stored.
+    AfterOutcome,
+}
+
+/// A fault-injection hook: called at each [`FaultPoint`] of each write batch with the kind and
+/// the natural keys in the batch; returning true aborts the run on the spot, as if the process
+/// died (no further state is written, the lease is not given back).
+pub type FaultHook = Arc<dyn Fn(FaultPoint, Kind, &[String]) -> bool + Send + Sync>;
+
+/// A progress callback.
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// How to run.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Run or plan.
+    pub mode: Mode,
+    /// Set to stop: the current batches finish, the checkpoint is stored, the run stops.
+    pub cancel: Arc<AtomicBool>,
+    /// Called after every page and at the end of each flow.
+    pub progress: Option<ProgressFn>,
+    /// How long the pair's lease lasts without renewal (renewed every third of it while
+    /// running). Default 2 minutes.
+    pub lease_ttl: Duration,
+    /// Fault injection for tests; `None` in production.
+    pub fault: Option<FaultHook>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            mode: Mode::Run,
+            cancel: Arc::new(AtomicBool::new(false)),
+            progress: None,
+            lease_ttl: Duration::from_secs(120),
+            fault: None,
+        }
+    }
+}
+
+impl RunOptions {
+    /// Default options in plan mode.
+    pub fn plan() -> Self {
+        RunOptions {
+            mode: Mode::Plan,
+            ..Default::default()
+        }
+    }
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("mode", &self.mode)
+            .field("cancel", &self.cancel)
+            .field("progress", &self.progress.is_some())
+            .field("lease_ttl", &self.lease_ttl)
+            .field("fault", &self.fault.is_some())
+            .finish()
+    }
+}
+
+/// Progress of one flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The pair.
+    pub pair: String,
+    /// The flow.
+    pub flow: Flow,
+    /// Records read so far.
+    pub read: u64,
+    /// Records created so far.
+    pub created: u64,
+    /// Records updated so far.
+    pub updated: u64,
+    /// Records found unchanged so far.
+    pub unchanged: u64,
+    /// Records quarantined so far.
+    pub quarantined: u64,
+    /// The flow is finished.
+    pub done: bool,
+}
+
+/// How a flow ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowStatus {
+    /// Everything read was written or unchanged.
+    Ok,
+    /// Finished, but some records are in quarantine.
+    Partial,
+    /// Stopped by an error (see `fatal`).
+    Failed,
+    /// Stopped on request after storing the checkpoint.
+    Cancelled,
+}
+
+impl FlowStatus {
+    /// The snake_case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FlowStatus::Ok => "ok",
+            FlowStatus::Partial => "partial",
+            FlowStatus::Failed => "failed",
+            FlowStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Requests made per connector during a flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requests {
+    /// Requests to the accounting connector.
+    pub accounting: u64,
+    /// Requests to the shop connector.
+    pub shop: u64,
+}
+
+/// What a planned (or, in a run, done) change is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeAction {
+    /// The record would be created.
+    Create,
+    /// The record would be updated (see `changes`).
+    Update,
+    /// The target already has it; no write.
+    Unchanged,
+    /// The record would be quarantined (see `reason`).
+    Quarantine,
+}
+
+/// One changed field: `path` (JSON path, e.g. `price.amount`, `lines[2].quantity`), before
+/// and after (`null` when absent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Field path.
+    pub path: String,
+    /// Value last written.
+    pub before: serde_json::Value,
+    /// Value that would be written.
+    pub after: serde_json::Value,
+}
+
+/// One record in a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedChange {
+    /// The flow.
+    pub flow: Flow,
+    /// The record kind (a customer created for an order has kind `customer` in flow `orders`).
+    pub kind: Kind,
+    /// The natural key.
+    pub key: String,
+    /// `order 100023`.
+    pub label: String,
+    /// What would happen.
+    pub action: ChangeAction,
+    /// The target id, for updates and unchanged records.
+    pub target_id: Option<String>,
+    /// For updates: the fields that change.
+    pub changes: Vec<FieldChange>,
+    /// For creates: the record that would be written.
+    pub after: Option<serde_json::Value>,
+    /// For quarantines: why.
+    pub reason: Option<String>,
+}
+
+/// What one flow did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowReport {
+    /// The flow.
+    pub flow: Flow,
+    /// How it ended.
+    pub status: FlowStatus,
+    /// Records read from the source (including unreadable ones).
+    pub read: u64,
+    /// Quarantined records tried again.
+    pub retried: u64,
+    /// Records created (in a plan: that would be).
+    pub created: u64,
+    /// Records updated (in a plan: that would be).
+    pub updated: u64,
+    /// Records skipped as unchanged.
+    pub unchanged: u64,
+    /// Records quarantined.
+    pub quarantined: u64,
+    /// Dependencies (customers) created for records of this flow.
+    pub dependencies_created: u64,
+    /// Open intents from an earlier run resolved by lookup.
+    pub intents_resolved: u64,
+    /// Quarantined records released (written, or found unchanged).
+    pub released: u64,
+    /// Requests per connector.
+    pub requests: Requests,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// The read window: since (exclusive).
+    pub since: Option<DateTime<Utc>>,
+    /// The read window: until (the cap taken at the start of the run).
+    pub until: Option<DateTime<Utc>>,
+    /// The cursor stored at the end (runs only).
+    pub cursor: Option<DateTime<Utc>>,
+    /// Record-level problems, one line each (`order 100023: lines[2].sku: [ART-1] unknown`).
+    pub errors: Vec<String>,
+    /// The error that stopped the flow (auth, config, a failed read), if any.
+    pub fatal: Option<String>,
+    /// The class of `fatal` (`auth`, `config`, `transient`, ...).
+    pub fatal_class: Option<String>,
+    /// In a plan: every record and what would happen to it.
+    pub plan: Vec<PlannedChange>,
+}
+
+impl FlowReport {
+    pub(crate) fn new(flow: Flow) -> Self {
+        FlowReport {
+            flow,
+            status: FlowStatus::Ok,
+            read: 0,
+            retried: 0,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            quarantined: 0,
+            dependencies_created: 0,
+            intents_resolved: 0,
+            released: 0,
+            requests: Requests::default(),
+            duration_ms: 0,
+            since: None,
+            until: None,
+            cursor: None,
+            errors: Vec::new(),
+            fatal: None,
+            fatal_class: None,
+            plan: Vec::new(),
+        }
+    }
+
+    /// True when an auth or config error stopped the flow (the connector is unusable).
+    pub fn is_connector_fault(&self) -> bool {
+        matches!(self.fatal_class.as_deref(), Some("auth") | Some("config"))
+    }
+}
+
+/// What a run did, per flow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The run's id.
+    pub run_id: String,
+    /// The pair.
+    pub pair: String,
+    /// Run or plan.
+    pub mode: Mode,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// One report per flow, in run order.
+    pub flows: Vec<FlowReport>,
+}
+
+impl RunReport {
+    /// True when every flow finished without a fatal error.
+    pub fn ok(&self) -> bool {
+        self.flows.iter().all(|f| f.fatal.is_none())
+    }
+
+    /// The report of a flow.
+    pub fn flow(&self, flow: Flow) -> Option<&FlowReport> {
+        self.flows.iter().find(|f| f.flow == flow)
+    }
+
+    /// Total records quarantined.
+    pub fn quarantined(&self) -> u64 {
+        self.flows.iter().map(|f| f.quarantined).sum()
+    }
+}
+
+/// The engine. Cheap to share; one engine can run many pairs (each under its own lease).
+pub struct Engine {
+    store: Arc<dyn StateStore>,
+    holder: String,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("holder", &self.holder).finish()
+    }
+}
+
+impl Engine {
+    /// An engine over a state store. Its lease holder name is `host:pid:<random>`.
+    pub fn new(store: Arc<dyn StateStore>) -> Self {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .filter(|h| !h.trim().is_empty())
+            .or_else(|| {
+                std::fs::read_to_string("/etc/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_owned())
+                    .filter(|h| !h.is_empty())
+            })
+            .unwrap_or_else(|| "localhost".into());
+        let rand = uuid::Uuid::new_v4().simple().to_string();
+        let holder = format!("{host}:{}:{}", std::process::id(), &rand[..8]);
+        Engine { store, holder }
+    }
+
+    /// The same engine with an explicit lease holder name.
+    pub fn with_holder(mut self, holder: impl Into<String>) -> Self {
+        self.holder = holder.into();
+        self
+    }
+
+    /// The lease holder name this engine uses.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// The state store.
+    pub fn store(&self) -> &Arc<dyn StateStore> {
+        &self.store
+    }
+}
+
+pub(crate) fn stats_of(c: &dyn Connector) -> StatsSnapshot {
+    c.stats()
+}
+
+#[allow(dead_code)]
+pub(crate) type Refs = BTreeMap<String, String>;

@@ -1,0 +1,2 @@
+//! Test support for connector crates (feature `testing`): in-memory connectors and the
+//! conformance kit.

@@ -6,3 +6,4 @@
 
 pub mod control;
 pub mod seed;
+pub mod snelstart;

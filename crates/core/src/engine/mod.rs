@@ -8,7 +8,6 @@
 //! batches with bounded concurrency, journal intent and outcome, and store the cursor once
 //! everything before it is written or quarantined.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +16,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::connector::Connector;
-use crate::http::StatsSnapshot;
 use crate::model::Kind;
 use crate::state::StateStore;
 
@@ -512,10 +510,3 @@ impl Engine {
         &self.store
     }
 }
-
-pub(crate) fn stats_of(c: &dyn Connector) -> StatsSnapshot {
-    c.stats()
-}
-
-#[allow(dead_code)]
-pub(crate) type Refs = BTreeMap<String, String>;

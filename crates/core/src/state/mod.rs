@@ -144,9 +144,17 @@ impl JournalOutcome {
     /// Parses [`JournalOutcome::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
         use JournalOutcome::*;
-        [Created, Updated, Unchanged, Rejected, Failed, ResolvedFound, ResolvedAbsent]
-            .into_iter()
-            .find(|o| o.as_str() == s)
+        [
+            Created,
+            Updated,
+            Unchanged,
+            Rejected,
+            Failed,
+            ResolvedFound,
+            ResolvedAbsent,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
     }
 }
 
@@ -310,9 +318,16 @@ pub trait StateStore: Send + Sync {
     // --- leases ---
     /// Takes the pair's lease for `ttl`, or fails with `Error::Conflict` naming the holder
     /// while another holder's lease has not expired at `now`.
-    async fn acquire_lease(&self, pair: &str, holder: &str, now: DateTime<Utc>, ttl: Duration) -> Result<Lease>;
+    async fn acquire_lease(
+        &self,
+        pair: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<Lease>;
     /// Extends a lease this holder has; `Error::Conflict` if it was lost.
-    async fn renew_lease(&self, pair: &str, holder: &str, now: DateTime<Utc>, ttl: Duration) -> Result<Lease>;
+    async fn renew_lease(&self, pair: &str, holder: &str, now: DateTime<Utc>, ttl: Duration)
+        -> Result<Lease>;
     /// Gives a lease back (no-op if this holder does not have it).
     async fn release_lease(&self, pair: &str, holder: &str) -> Result<()>;
     /// The current lease of a pair, expired or not.

@@ -159,9 +159,8 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let p = path.as_ref();
         if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Error::internal(format!("state store: cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::internal(format!("state store: cannot create {}: {e}", dir.display())))?;
         }
         let conn = Connection::open(p).map_err(db_err)?;
         Self::init(conn, p.display().to_string(), true)
@@ -283,9 +282,9 @@ fn journal_row(r: &Row<'_>) -> rusqlite::Result<JournalEntry> {
         intent_at: parse_ts(&r.get::<_, String>(8)?)?,
         outcome: match outcome {
             None => None,
-            Some(o) => Some(
-                JournalOutcome::parse(&o).ok_or_else(|| conv_err(format!("unknown outcome {o:?}")))?,
-            ),
+            Some(o) => {
+                Some(JournalOutcome::parse(&o).ok_or_else(|| conv_err(format!("unknown outcome {o:?}")))?)
+            }
         },
         outcome_target_id: r.get(10)?,
         detail: r.get(11)?,
@@ -558,7 +557,9 @@ impl StateStore for SqliteStore {
     async fn quarantine_entry(&self, pair: &str, kind: Kind, key: &str) -> Result<Option<QuarantineEntry>> {
         self.lock()
             .query_row(
-                &format!("SELECT {QUARANTINE_COLS} FROM quarantine WHERE pair = ?1 AND kind = ?2 AND key = ?3"),
+                &format!(
+                    "SELECT {QUARANTINE_COLS} FROM quarantine WHERE pair = ?1 AND kind = ?2 AND key = ?3"
+                ),
                 params![pair, kind.as_str(), key],
                 quarantine_row,
             )
@@ -591,7 +592,13 @@ impl StateStore for SqliteStore {
         Ok(n > 0)
     }
 
-    async fn acquire_lease(&self, pair: &str, holder: &str, now: DateTime<Utc>, ttl: Duration) -> Result<Lease> {
+    async fn acquire_lease(
+        &self,
+        pair: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<Lease> {
         let expires_at = now + ttl_delta(ttl)?;
         let mut conn = self.lock();
         // IMMEDIATE: take the write lock before reading, so two processes cannot both see
@@ -621,7 +628,13 @@ impl StateStore for SqliteStore {
         Ok(lease)
     }
 
-    async fn renew_lease(&self, pair: &str, holder: &str, now: DateTime<Utc>, ttl: Duration) -> Result<Lease> {
+    async fn renew_lease(
+        &self,
+        pair: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<Lease> {
         let expires_at = now + ttl_delta(ttl)?;
         let mut conn = self.lock();
         let tx = conn

@@ -1,2 +1,8 @@
-//! Test support for connector crates (feature `testing`): in-memory connectors and the
-//! conformance kit.
+//! Test support for connector crates (feature `testing`): in-memory connectors for engine
+//! tests, sample records, and the conformance kit every connector crate runs against its
+//! simulator.
+
+mod memory;
+pub mod samples;
+
+pub use memory::{MemoryConnector, MemoryRouted, MemorySink, MemorySource};

@@ -1,0 +1,920 @@
+//! Engine and state store tests with in-memory connectors.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use koppel_core::engine::{
+    ChangeAction, Engine, FaultPoint, Flow, FlowOptions, FlowStatus, Mode, Pair, Progress, RunOptions,
+};
+use koppel_core::state::{JournalOutcome, SqliteStore, StateStore};
+use koppel_core::testing::samples::{customer, order, product, stock};
+use koppel_core::testing::{MemoryConnector, MemorySink, MemorySource};
+use koppel_core::{
+    Connector, Customer, Dependency, Error, Kind, Order, Product, Record, Rejection, StockLevel,
+};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+fn ago(mins: i64) -> Option<chrono::DateTime<Utc>> {
+    Some(Utc::now() - TimeDelta::minutes(mins))
+}
+
+struct World {
+    store: Arc<dyn StateStore>,
+    engine: Engine,
+    pair: Pair,
+    acc: Arc<MemoryConnector>,
+    shop: Arc<MemoryConnector>,
+}
+
+fn world() -> World {
+    let store: Arc<dyn StateStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    world_on(store)
+}
+
+fn world_on(store: Arc<dyn StateStore>) -> World {
+    let acc = MemoryConnector::new("memacc");
+    let shop = MemoryConnector::new("memshop");
+    let pair = Pair {
+        name: "p1".into(),
+        accounting: acc.clone() as Arc<dyn Connector>,
+        shop: shop.clone() as Arc<dyn Connector>,
+    };
+    World {
+        engine: Engine::new(store.clone()),
+        store,
+        pair,
+        acc,
+        shop,
+    }
+}
+
+fn opts(flow: Flow) -> Vec<(Flow, FlowOptions)> {
+    vec![(flow, FlowOptions::default())]
+}
+
+fn opts_with(flow: Flow, f: impl FnOnce(&mut FlowOptions)) -> Vec<(Flow, FlowOptions)> {
+    let mut o = FlowOptions::default();
+    f(&mut o);
+    vec![(flow, o)]
+}
+
+/// Orders from the shop to an accounting sink that cannot deduplicate, with customers.
+struct OrderWorld {
+    w: World,
+    #[allow(dead_code)]
+    src: Arc<MemorySource<Order>>,
+    orders: Arc<MemorySink<Order>>,
+    customers: Arc<MemorySink<Customer>>,
+}
+
+fn order_world(n: usize) -> OrderWorld {
+    let w = world();
+    let src = w.shop.source::<Order>();
+    let orders = w.acc.sink::<Order>();
+    let customers = w.acc.sink::<Customer>();
+    orders.exactly_once(true);
+    customers.exactly_once(true);
+    orders.dependencies_with(|o: &Order| {
+        let mut d = vec![Dependency::Customer(Box::new(o.customer.clone()))];
+        for l in &o.lines {
+            if let Some(s) = &l.sku {
+                d.push(Dependency::Product(s.clone()));
+            }
+        }
+        d
+    });
+    for i in 0..n {
+        // customers c0, c1 shared by several orders
+        src.put(order(
+            &format!("1000{i}"),
+            &format!("c{}", i % 2),
+            "KP-0001",
+            ago(60 - i as i64),
+        ));
+    }
+    OrderWorld {
+        w,
+        src,
+        orders,
+        customers,
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// 1. state store
+// ------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn store_file_is_created_migrated_and_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/state.db");
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 1);
+    let t = Utc::now();
+    s.set_cursor("p", Flow::Stock, t).await.unwrap();
+    drop(s);
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 1);
+    let c = s.cursor("p", Flow::Stock).await.unwrap().unwrap();
+    assert_eq!(c.timestamp_micros(), t.timestamp_micros());
+    assert_eq!(s.cursors("p").await.unwrap().len(), 1);
+    // WAL mode: the -wal file sits beside the database
+    assert!(dir.path().join("sub/state.db-wal").exists());
+}
+
+// ------------------------------------------------------------------------------------------
+// 3. flow engine: cursor, overlap, bindings
+// ------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn products_flow_writes_once_and_then_only_changes() {
+    let w = world();
+    let src = w.acc.source::<Product>();
+    let sink = w.shop.sink::<Product>();
+    src.page_size(2);
+    for (i, code) in ["KP-0001", "KP-0002", "KP-0003"].iter().enumerate() {
+        src.put(product(code, dec!(10) + Decimal::from(i), ago(60 - i as i64)));
+    }
+    let r = w
+        .engine
+        .run(&w.pair, &opts(Flow::Products), &RunOptions::default())
+        .await
+        .unwrap();
+    let f = r.flow(Flow::Products).unwrap();
+    assert_eq!((f.read, f.created, f.updated, f.unchanged), (3, 3, 0, 0), "{f:?}");
+    assert_eq!(f.status, FlowStatus::Ok);
+    assert_eq!(sink.creates(), 3);
+    assert_eq!(f.cursor, Some(r.started_at));
+    assert!(f.requests.accounting >= 2, "{:?}", f.requests); // two pages
+    assert_eq!(f.requests.shop, 3);
+
+    // nothing changed: nothing read (outside the overlap window), nothing written
+    let r = w
+        .engine
+        .run(&w.pair, &opts(Flow::Products), &RunOptions::default())
+        .await
+        .unwrap();
+    let f = r.flow(Flow::Products).unwrap();
+    assert_eq!((f.read, f.created, f.updated), (0, 0, 0), "{f:?}");
+    assert_eq!(sink.calls(), 3);
+    assert_eq!(f.since, Some(f.since.unwrap()));
+
+    // one price change: read and updated; a touch without change inside the overlap: unchanged
+    src.put(product("KP-0002", dec!(99), Some(Utc::now())));
+    let mut same = product("KP-0003", dec!(12), Some(Utc::now()));
+    same.source_id = Some("other-guid".into()); // volatile: not a change
+    src.put(same);
+    let r = w
+        .engine
+        .run(&w.pair, &opts(Flow::Products), &RunOptions::default())
+        .await
+        .unwrap();
+    let f = r.flow(Flow::Products).unwrap();
+    assert_eq!((f.read, f.updated, f.unchanged), (2, 1, 1), "{f:?}");
+    assert_eq!(sink.calls(), 4);
+    assert_eq!(sink.get("KP-0002").unwrap().1.price.amount, dec!(99));
+    // the update carried the binding's target id and the previous record
+    let last = sink.seen().pop().unwrap();
+    assert_eq!(
+        last.target_id.as_deref(),
+        Some(sink.get("KP-0002").unwrap().0.as_str())
+    );
+    assert_eq!(last.previous.unwrap().price.amount, dec!(11));
+
+    // the runs table holds every flow run
+    let runs = w.store.recent_runs("p1", Some(Flow::Products), 10).await.unwrap();
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs[0].updated, 1);
+    assert_eq!(runs[2].created, 3);
+    assert_eq!(runs[0].report["requests"]["shop"], 1);
+}
+
+#[tokio::test]
+async fn overlap_rereads_and_bindings_absorb_duplicates() {
+    let w = world();
+    let src = w.acc.source::<StockLevel>();
+    let sink = w.shop.sink::<StockLevel>();
+    src.put(stock("KP-0001", dec!(5), ago(2)));
+    w.engine
+        .run(&w.pair, &opts(Flow::Stock), &RunOptions::default())
+        .await
+        .unwrap();
+    // within the 5 minute overlap the record is read again, but costs no write
+    let r = w
+        .engine
+        .run(&w.pair, &opts(Flow::Stock), &RunOptions::default())
+        .await
+        .unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!((f.read, f.unchanged, f.created), (1, 1, 0));
+    assert_eq!(sink.calls(), 1);
+    // with no overlap it is not read at all
+    let r = w
+        .engine
+        .run(
+            &w.pair,
+            &opts_with(Flow::Stock, |o| o.overlap = Duration::ZERO),
+            &RunOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.flow(Flow::Stock).unwrap().read, 0);
+    // full ignores the cursor
+    let r = w
+        .engine
+        .run(
+            &w.pair,
+            &opts_with(Flow::Stock, |o| o.full = true),
+            &RunOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.flow(Flow::Stock).unwrap().read, 1);
+}
+
+#[tokio::test]
+async fn reads_are_capped_at_the_run_start() {
+    let w = world();
+    let src = w.acc.source::<StockLevel>();
+    let _sink = w.shop.sink::<StockLevel>();
+    src.put(stock("KP-0001", dec!(5), ago(10)));
+    src.put(stock("KP-0002", dec!(5), Some(Utc::now() + TimeDelta::hours(1))));
+    let r = w
+        .engine
+        .run(&w.pair, &opts(Flow::Stock), &RunOptions::default())
+        .await
+        .unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!(f.read, 1);
+    assert_eq!(f.until, Some(r.started_at));
+    let stored = w.store.cursor("p1", Flow::Stock).await.unwrap().unwrap();
+    assert_eq!(stored.timestamp_micros(), r.started_at.timestamp_micros());
+}
+
+#[tokio::test]
+async fn batches_with_bounded_concurrency() {
+    let w = world();
+    let src = w.acc.source::<StockLevel>();
+    let sink = w.shop.sink::<StockLevel>();
+    sink.batch_size(3);
+    for i in 0..10 {
+        src.put(stock(&format!("KP-{i:04}"), Decimal::from(i), ago(30)));
+    }
+    let r = w
+        .engine
+        .run(
+            &w.pair,
+            &opts_with(Flow::Stock, |o| o.concurrency = 2),
+            &RunOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.flow(Flow::Stock).unwrap().created, 10);
+    assert_eq!(sink.batches(), 4);
+    assert_eq!(sink.creates(), 10);
+}
+
+#[tokio::test]
+async fn missing_endpoint_is_refused_before_io() {
+    let w = world();
+    let src = w.acc.source::<Product>();
+    src.put(product("KP-0001", dec!(1), ago(1)));
+    // the shop has no product sink
+    let e = w
+        .engine
+        .run(&w.pair, &opts(Flow::Products), &RunOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Config { path, .. } if path == "pairs.p1.flows.products"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("memshop"), "{e}");
+    assert_eq!(src.reads(), 0);
+    assert!(w.store.lease("p1").await.unwrap().is_none());
+}
+
+// ------------------------------------------------------------------------------------------
+// 2. leases
+// ------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_runs_one_gets_a_clear_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    // two "processes": two stores on one file, two engines
+    let w = world_on(Arc::new(SqliteStore::open(&path).unwrap()));
+    let src = w.acc.source::<StockLevel>();
+    let sink = w.shop.sink::<StockLevel>();
+    for i in 0..5 {
+        src.put(stock(&format!("KP-{i:04}"), Decimal::from(i), ago(30)));
+    }
+    let other = Engine::new(Arc::new(SqliteStore::open(&path).unwrap())).with_holder("other-host:42:abc");
+    let held = src.hold.write().await; // the first run stalls in its first read
+    let engine = Arc::new(w.engine);
+    let (e2, pair2) = (engine.clone(), w.pair.clone());
+    let first = tokio::spawn(async move { e2.run(&pair2, &opts(Flow::Stock), &RunOptions::default()).await });
+    while w.store.lease("p1").await.unwrap().is_none() {
+        tokio::task::yield_now().await;
+    }
+    let err = other
+        .run(&w.pair, &opts(Flow::Stock), &RunOptions::default())
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::Conflict { .. }), "{err}");
+    assert!(
+        msg.contains("pair p1 is being synced by")
+            && msg.contains(engine.holder())
+            && msg.contains("lease expires at"),
+        "{msg}"
+    );
+    drop(held);
+    let r = first.await.unwrap().unwrap();
+    assert_eq!(r.flow(Flow::Stock).unwrap().created, 5);
+    assert_eq!(sink.calls(), 5, "only one run wrote");
+    // released at the end: the other engine may run now
+    assert!(w.store.lease("p1").await.unwrap().is_none());
+    let r = other
+        .run(&w.pair, &opts(Flow::Stock), &RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(r.flow(Flow::Stock).unwrap().created, 0);
+}
+
+#[tokio::test]
+async fn a_crashed_holders_lease_expires() {
+    let s = SqliteStore::in_memory().unwrap();
+    let long_ago = Utc::now() - TimeDelta::hours(1);
+    s.acquire_lease("p1", "dead:1:x", long_ago, Duration::from_secs(60))
+        .await
+        .unwrap();
+    // still valid at that time for someone else
+    let e = s
+        .acquire_lease(
+            "p1",
+            "live:2:y",
+            long_ago + TimeDelta::seconds(30),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("dead:1:x"), "{e}");
+    // expired now
+    let l = s
+        .acquire_lease("p1", "live:2:y", Utc::now(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(l.holder, "live:2:y");
+    // the dead holder cannot renew
+    assert!(s
+        .renew_lease("p1", "dead:1:x", Utc::now(), Duration::from_secs(60))
+        .await
+        .is_err());
+    assert!(s
+        .renew_lease("p1", "live:2:y", Utc::now(), Duration::from_secs(60))
+        .await
+        .is_ok());
+}
+
+// ------------------------------------------------------------------------------------------
+// 4. exactly once
+// ------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn crash_at_every_point_leaves_no_duplicates_and_nothing_missing() {
+    const N: usize = 4;
+    let points = [
+        FaultPoint::BeforeCall,
+        FaultPoint::AfterCallBeforeOutcome,
+        FaultPoint::AfterOutcome,
+    ];
+    let mut cases = 0;
+    for point in points {
+        // kill the k-th write at this point (customer writes count too)
+        for k in 0..(N + 2) {
+            let ow = order_world(N);
+            let calls = Arc::new(AtomicUsize::new(0));
+            let c = calls.clone();
+            let fault: koppel_core::engine::FaultHook =
+                Arc::new(move |p, _kind, _keys| p == point && c.fetch_add(1, Ordering::SeqCst) == k);
+            let crash = RunOptions {
+                fault: Some(fault),
+                ..Default::default()
+            };
+            let err =
+                ow.w.engine
+                    .run(&ow.w.pair, &opts(Flow::Orders), &crash)
+                    .await
+                    .unwrap_err();
+            assert!(err.to_string().contains("injected fault"), "{err}");
+            // the process is gone: its lease stays until it expires
+            assert!(ow.w.store.lease("p1").await.unwrap().is_some());
+            // restart (same holder, as a restarted process that kept its name, or after expiry)
+            let r =
+                ow.w.engine
+                    .run(&ow.w.pair, &opts(Flow::Orders), &RunOptions::default())
+                    .await
+                    .unwrap();
+            let f = r.flow(Flow::Orders).unwrap();
+            assert_eq!(f.quarantined, 0, "{point:?}/{k}: {f:?}");
+            assert!(
+                ow.orders.duplicates().is_empty(),
+                "{point:?}/{k}: duplicates {:?}",
+                ow.orders.duplicates()
+            );
+            assert!(ow.customers.duplicates().is_empty(), "{point:?}/{k}");
+            for i in 0..N {
+                assert_eq!(
+                    ow.orders.count(&format!("1000{i}")),
+                    1,
+                    "{point:?}/{k}: order {i} missing"
+                );
+            }
+            assert_eq!(ow.orders.rows().len(), N);
+            assert_eq!(ow.customers.rows().len(), 2);
+            // every intent got an outcome
+            assert!(ow
+                .w
+                .store
+                .open_intents("p1", Kind::Order)
+                .await
+                .unwrap()
+                .is_empty());
+            // a third run writes nothing
+            let before = ow.orders.calls();
+            ow.w.engine
+                .run(&ow.w.pair, &opts(Flow::Orders), &RunOptions::default())
+                .await
+                .unwrap();
+            assert_eq!(ow.orders.calls(), before);
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, 18);
+}
+
+#[tokio::test]
+async fn uncertain_write_is_resolved_by_lookup() {
+    let ow = order_world(2);
+    ow.orders.uncertain_after_apply("10000"); // applied, but the answer was lost
+    let r =
+        ow.w.engine
+            .run(&ow.w.pair, &opts(Flow::Orders), &RunOptions::default())
+            .await
+            .unwrap();
+    let f = r.flow(Flow::Orders).unwrap();
+    assert_eq!((f.created, f.quarantined), (1, 1), "{f:?}");
+    assert_eq!(f.status, FlowStatus::Partial);
+    let q = ow.w.store.quarantined("p1", Some(Flow::Orders)).await.unwrap();
+    assert_eq!(q[0].error_class, "uncertain");
+    assert_eq!(ow.w.store.open_intents("p1", Kind::Order).await.unwrap().len(), 1);
+    // next run: the open intent is looked up first, found, bound; nothing is written again
+    let calls = ow.orders.calls();
+    let r =
+        ow.w.engine
+            .run(&ow.w.pair, &opts(Flow::Orders), &RunOptions::default())
+            .await
+            .unwrap();
+    let f = r.flow(Flow::Orders).unwrap();
+    assert_eq!(f.intents_resolved, 1);
+    assert_eq!(ow.orders.calls(), calls);
+    assert_eq!(ow.orders.count("10000"), 1);
+    assert!(ow.w.store.quarantined("p1", None).await.unwrap().is_empty());
+    let j = ow.w.store.journal("p1", 50).await.unwrap();
+    assert!(j
+        .iter()
+        .any(|e| e.outcome == Some(JournalOutcome::ResolvedFound) && e.key == "10000"));
+}
+
+#[tokio::test]
+async fn uncertain_write_not_applied_is_written_again_once() {
+    let ow = order_world(1);
+    ow.orders.fail_key(
+        "10000",
+        Some(Error::Uncertain {
+            message: "timeout".into(),
+        }),
+    );
+    let o = opts_with(Flow::Orders, |o| o.quarantine_backoff = Duration::ZERO);
+    let r =
+        ow.w.engine
+            .run(&ow.w.pair, &o, &RunOptions::default())
+            .await
+            .unwrap();
+    assert_eq!(r.flow(Flow::Orders).unwrap().quarantined, 1);
+    ow.orders.fail_key("10000", None);
+    let r =
+        ow.w.engine
+            .run(&ow.w.pair, &o, &RunOptions::default())
+            .await
+            .unwrap();
+    let f = r.flow(Flow::Orders).unwrap();
+    assert_eq!(
+        (f.intents_resolved, f.retried, f.created, f.released),
+        (1, 1, 1, 1),
+        "{f:?}"
+    );
+    assert_eq!(ow.orders.count("10000"), 1);
+    assert!(ow.w.store.quarantined("p1", None).await.unwrap().is_empty());
+}
+
+// ------------------------------------------------------------------------------------------
+// 5. dependencies
+// ------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn order_dependencies_resolve_customers_and_products() {
+    let ow = order_world(3);
+    // the products flow bound KP-0001 earlier: accounting id = its source id
+    let psrc = ow.w.acc.source::<Product>();
+    let _psink = ow.w.shop.sink::<Product>();
+    psrc.put(product("KP-0001", dec!(10), ago(90)));
+    ow.w.engine
+        .run(&ow.w.pair, &opts(Flow::Products), &RunOptions::default())
+        .await
+        .unwrap();
+    // customer c1 already synced
+    let csrc = ow.w.shop.source::<Customer>();
+    csrc.put(customer("c1", ago(90)));
+    ow.w.engine
+        .run(&ow.w.pair, &opts(Flow::Customers), &RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(ow.customers.creates(), 1);
+
+    let r =
+        ow.w.engine
+            .run(&ow.w.pair, &opts(Flow::Orders), &RunOptions::default())
+            .await
+            .unwrap();
+    let f = r.flow(Flow::Orders).unwrap();
+    assert_eq!(
+        (f.created, f.dependencies_created, f.quarantined),
+        (3, 1, 0),
+        "{f:?}"
+    );
+    assert_eq!(ow.customers.creates(), 2); // c0 created once for two orders
+    let c0 = ow.customers.get("c0").unwrap().0;
+    let c1 = ow.customers.get("c1").unwrap().0;
+    for item in ow.orders.seen() {
+        let want = if item.record.customer.key == "c0" {
+            &c0
+        } else {
+            &c1
+        };
+        assert_eq!(item.refs.get("customer"), Some(want));
+        assert_eq!(
+            item.refs.get("sku:KP-0001").map(String::as_str),
+            Some("guid-KP-0001")
+        );
+    }
+}
+
+#[tokio::test]
+async fn unmet_dependency_quarantines_with_the_reason() {
+    let ow = order_world(1);
+    ow.orders.validate_with(|item: &koppel_core::WriteItem<Order>| {
+        if item.refs.contains_key("sku:KP-0001") {
+            Ok(())
+        } else {
+            Err(Error::Rejected(
+                Rejection::new("", Some("lines[0].sku"), "article KP-0001 unknown").with_code("ART-404"),
+            ))
+        }
+    });
+    let o = opts_with(Flow::Orders, |o| o.create_customers = false);
+    let r =
+        ow.w.engine
+            .run(&ow.w.pair, &o, &RunOptions::default())
+            .await
+            .unwrap();
+    let f = r.flow(Flow::Orders).unwrap();
+    assert_eq!(f.quarantined, 1);
+    assert!(
+        f.errors[0].contains("customer c0 is not synced yet"),
+        "{:?}",
+        f.errors
+    );
+    assert_eq!(ow.orders.calls(), 0);
+    // with customer creation on, the sink rejects the unknown article with a clear reason
+    let r =
+        ow.w.engine
+            .retry_quarantined(&ow.w.pair, None, Some("10000"), &RunOptions::default())
+            .await
+            .unwrap();
+    let f = r.flow(Flow::Orders).unwrap();
+    assert_eq!(f.quarantined, 1);
+    let q = &ow.w.store.quarantined("p1", None).await.unwrap()[0];
+    assert_eq!(q.field.as_deref(), Some("lines[0].sku"));
+    assert_eq!(q.code.as_deref(), Some("ART-404"));
+    assert_eq!(q.attempts, 2);
+    assert!(q.payload.is_some());
+}
+
+// ------------------------------------------------------------------------------------------
+// 6. quarantine and retry
+// ------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn rejected_and_invalid_records_are_parked_and_the_run_goes_on() {
+    let w = world();
+    let src = w.acc.source::<Product>();
+    let sink = w.shop.sink::<Product>();
+    src.put(product("KP-0001", dec!(1), ago(50)));
+    let mut bad = product("KP-0002", dec!(1), ago(49));
+    bad.name = String::new();
+    src.put(bad);
+    src.put(product("KP-0003", dec!(1), ago(48)));
+    src.put_unreadable(
+        Utc::now() - TimeDelta::minutes(47),
+        Rejection::new("product KP-0004", Some("prijs"), "not a number"),
+    );
+    sink.reject(
+        "KP-0003",
+        Some(Rejection::new("", Some("name"), "too long").with_code("E42")),
+    );
+    let o = opts_with(Flow::Products, |o| {
+        o.quarantine_backoff = Duration::from_secs(60);
+    });
+    let r = w.engine.run(&w.pair, &o, &RunOptions::default()).await.unwrap();
+    let f = r.flow(Flow::Products).unwrap();
+    assert_eq!((f.read, f.created, f.quarantined), (4, 1, 3), "{f:?}");
+    assert_eq!(f.status, FlowStatus::Partial);
+    assert!(
+        f.cursor.is_some(),
+        "quarantined records do not hold the cursor back"
+    );
+    let q = w.store.quarantined("p1", Some(Flow::Products)).await.unwrap();
+    let by = |k: &str| q.iter().find(|e| e.key == k).unwrap().clone();
+    assert_eq!(by("KP-0002").error_class, "invalid");
+    assert_eq!(by("KP-0002").field.as_deref(), Some("name"));
+    assert_eq!(by("KP-0003").code.as_deref(), Some("E42"));
+    assert_eq!(by("KP-0003").error_class, "rejected");
+    assert_eq!(by("product KP-0004").error_class, "unreadable");
+    assert!(by("product KP-0004").payload.is_none());
+
+    // not due yet: a normal run does not retry; an on-demand retry does, with backoff doubling
+    let r = w.engine.run(&w.pair, &o, &RunOptions::default()).await.unwrap();
+    assert_eq!(r.flow(Flow::Products).unwrap().retried, 0);
+    let r = w
+        .engine
+        .retry_quarantined_with(
+            &w.pair,
+            Some(Flow::Products),
+            Some("KP-0003"),
+            &o,
+            &RunOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.flow(Flow::Products).unwrap().retried, 1);
+    let e = w
+        .store
+        .quarantine_entry("p1", Kind::Product, "KP-0003")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.attempts, 2);
+    assert_eq!((e.next_attempt - e.last_at).num_seconds(), 120);
+
+    // the target accepts it now: a retry writes it and releases it
+    sink.reject("KP-0003", None);
+    let r = w
+        .engine
+        .retry_quarantined(&w.pair, None, None, &RunOptions::default())
+        .await
+        .unwrap();
+    let f = r.flow(Flow::Products).unwrap();
+    assert_eq!((f.created, f.released), (1, 1), "{f:?}");
+    assert!(
+        f.errors.iter().any(|e| e.contains("fix it at the source")),
+        "{:?}",
+        f.errors
+    );
+    // the invalid one is fixed at the source: read again, written, released
+    src.put(product("KP-0002", dec!(1), Some(Utc::now())));
+    let r = w.engine.run(&w.pair, &o, &RunOptions::default()).await.unwrap();
+    assert_eq!(r.flow(Flow::Products).unwrap().created, 1);
+    let left: Vec<String> = w
+        .store
+        .quarantined("p1", None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    assert_eq!(left, vec!["product KP-0004".to_string()]);
+    // unknown key
+    let e = w
+        .engine
+        .retry_quarantined(&w.pair, None, Some("nope"), &RunOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }));
+}
+
+#[tokio::test]
+async fn due_quarantined_records_are_retried_by_normal_runs() {
+    let w = world();
+    let src = w.acc.source::<StockLevel>();
+    let sink = w.shop.sink::<StockLevel>();
+    src.put(stock("KP-0001", dec!(1), ago(50)));
+    sink.fail_key(
+        "KP-0001",
+        Some(Error::transient("gave up after 4 attempts: HTTP 503")),
+    );
+    let o = opts_with(Flow::Stock, |o| o.quarantine_backoff = Duration::ZERO);
+    let r = w.engine.run(&w.pair, &o, &RunOptions::default()).await.unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!(f.quarantined, 1, "transient errors park the record, not the run");
+    assert!(f.fatal.is_none());
+    sink.fail_key("KP-0001", None);
+    let r = w.engine.run(&w.pair, &o, &RunOptions::default()).await.unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!((f.read, f.retried, f.created, f.released), (0, 1, 1, 1), "{f:?}");
+    assert!(w.store.quarantined("p1", None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn auth_errors_stop_the_flow_as_fatal_and_other_flows_run() {
+    let w = world();
+    let src = w.acc.source::<StockLevel>();
+    let sink = w.shop.sink::<StockLevel>();
+    let psrc = w.acc.source::<Product>();
+    let psink = w.shop.sink::<Product>();
+    for i in 0..3 {
+        src.put(stock(&format!("KP-{i:04}"), dec!(1), ago(50)));
+        psrc.put(product(&format!("KP-{i:04}"), dec!(1), ago(50)));
+    }
+    sink.fail_all(Some(Error::Auth {
+        message: "token revoked".into(),
+    }));
+    psrc.fail_with(Some(Error::Auth {
+        message: "bad key".into(),
+    }));
+    let one_at_a_time = FlowOptions {
+        concurrency: 1,
+        ..FlowOptions::default()
+    };
+    let flows = vec![
+        (Flow::Stock, one_at_a_time),
+        (Flow::Products, FlowOptions::default()),
+    ];
+    let r = w
+        .engine
+        .run(&w.pair, &flows, &RunOptions::default())
+        .await
+        .unwrap();
+    let s = r.flow(Flow::Stock).unwrap();
+    assert_eq!(s.status, FlowStatus::Failed);
+    assert!(s.is_connector_fault());
+    assert_eq!(s.quarantined, 0);
+    assert_eq!(sink.calls(), 1, "no further batches after an auth error");
+    assert!(s.cursor.is_none());
+    assert!(w.store.cursor("p1", Flow::Stock).await.unwrap().is_none());
+    let p = r.flow(Flow::Products).unwrap();
+    assert_eq!(p.fatal_class.as_deref(), Some("auth"));
+    assert!(!r.ok());
+    assert_eq!(psink.calls(), 0);
+    let runs = w.store.recent_runs("p1", None, 10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert!(runs.iter().all(|r| r.status == "failed" && r.error.is_some()));
+}
+
+// ------------------------------------------------------------------------------------------
+// 7. plan
+// ------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn plan_shows_creates_updates_unchanged_and_quarantines_and_writes_nothing() {
+    let w = world();
+    let src = w.acc.source::<Product>();
+    let sink = w.shop.sink::<Product>();
+    src.put(product("KP-0001", dec!(10), ago(50)));
+    src.put(product("KP-0002", dec!(10), ago(50)));
+    w.engine
+        .run(
+            &w.pair,
+            &opts_with(Flow::Products, |o| o.full = true),
+            &RunOptions::default(),
+        )
+        .await
+        .unwrap();
+    src.put(product("KP-0001", dec!(12.50), ago(1)));
+    src.put(product("KP-0003", dec!(3), ago(1)));
+    let mut bad = product("KP-0004", dec!(3), ago(1));
+    bad.price.amount = dec!(-1);
+    src.put(bad);
+
+    let calls = sink.calls();
+    let journal = w.store.journal("p1", 1000).await.unwrap().len();
+    let cursor = w.store.cursor("p1", Flow::Products).await.unwrap();
+    let runs = w.store.recent_runs("p1", None, 100).await.unwrap().len();
+    let o = opts_with(Flow::Products, |o| o.full = true);
+    let r = w.engine.run(&w.pair, &o, &RunOptions::plan()).await.unwrap();
+    assert_eq!(r.mode, Mode::Plan);
+    let f = r.flow(Flow::Products).unwrap();
+    assert_eq!(
+        (f.created, f.updated, f.unchanged, f.quarantined),
+        (1, 1, 1, 1),
+        "{f:?}"
+    );
+    let by = |k: &str| f.plan.iter().find(|c| c.key == k).unwrap().clone();
+    let up = by("KP-0001");
+    assert_eq!(up.action, ChangeAction::Update);
+    assert_eq!(up.changes.len(), 1, "{:?}", up.changes);
+    assert_eq!(up.changes[0].path, "price.amount");
+    assert_eq!(up.changes[0].before, serde_json::json!("10"));
+    assert_eq!(up.changes[0].after, serde_json::json!("12.50"));
+    assert_eq!(by("KP-0002").action, ChangeAction::Unchanged);
+    assert_eq!(by("KP-0003").action, ChangeAction::Create);
+    assert!(by("KP-0003").after.is_some());
+    let q = by("KP-0004");
+    assert_eq!(q.action, ChangeAction::Quarantine);
+    assert!(q.reason.unwrap().contains("price.amount"));
+    // serialisable
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["flows"][0]["plan"].as_array().unwrap().len(), 4);
+    // nothing changed anywhere
+    assert_eq!(sink.calls(), calls);
+    assert_eq!(w.store.journal("p1", 1000).await.unwrap().len(), journal);
+    assert_eq!(w.store.cursor("p1", Flow::Products).await.unwrap(), cursor);
+    assert_eq!(w.store.recent_runs("p1", None, 100).await.unwrap().len(), runs);
+    assert!(w.store.quarantined("p1", None).await.unwrap().is_empty());
+    assert!(w.store.lease("p1").await.unwrap().is_none());
+    assert_eq!(
+        w.store.binding("p1", Kind::Product, "KP-0003").await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn plan_of_orders_plans_each_new_customer_once() {
+    let ow = order_world(3);
+    let r =
+        ow.w.engine
+            .run(&ow.w.pair, &opts(Flow::Orders), &RunOptions::plan())
+            .await
+            .unwrap();
+    let f = r.flow(Flow::Orders).unwrap();
+    assert_eq!((f.created, f.dependencies_created), (3, 2));
+    let customers: Vec<_> = f.plan.iter().filter(|c| c.kind == Kind::Customer).collect();
+    assert_eq!(customers.len(), 2);
+    assert_eq!(ow.customers.calls() + ow.orders.calls(), 0);
+    assert_eq!(ow.orders.lookups(), 0);
+}
+
+// ------------------------------------------------------------------------------------------
+// 3 / 8. cancel, checkpoint, progress
+// ------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn cancel_stores_a_checkpoint_and_the_next_run_finishes() {
+    let w = world();
+    let src = w.acc.source::<StockLevel>();
+    let sink = w.shop.sink::<StockLevel>();
+    src.page_size(3);
+    for i in 0..9 {
+        src.put(stock(&format!("KP-{i:04}"), dec!(1), ago(60 - i)));
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let (c, s) = (cancel.clone(), seen.clone());
+    let ro = RunOptions {
+        cancel: cancel.clone(),
+        progress: Some(Arc::new(move |p: Progress| {
+            if p.read >= 3 {
+                c.store(true, Ordering::SeqCst);
+            }
+            s.lock().unwrap().push(p);
+        })),
+        ..Default::default()
+    };
+    let o = opts_with(Flow::Stock, |o| o.overlap = Duration::ZERO);
+    let r = w.engine.run(&w.pair, &o, &ro).await.unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!(f.status, FlowStatus::Cancelled);
+    assert_eq!(f.created, 3);
+    let cp = w.store.cursor("p1", Flow::Stock).await.unwrap().unwrap();
+    assert!(cp < r.started_at);
+    assert!(seen.lock().unwrap().iter().any(|p| p.done));
+    let r = w.engine.run(&w.pair, &o, &RunOptions::default()).await.unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!((f.read, f.created), (7, 6), "{f:?}"); // the checkpoint re-reads the last one
+    assert_eq!(sink.creates(), 9);
+}
+
+#[tokio::test]
+async fn flows_and_stores_round_trip_names() {
+    for f in Flow::all() {
+        assert_eq!(Flow::parse(f.as_str()), Some(f));
+        assert_eq!(Flow::of_kind(f.kind()), f);
+        assert_eq!(serde_json::to_value(f).unwrap(), serde_json::json!(f.as_str()));
+    }
+    assert!(Flow::Products.from_accounting() && !Flow::Orders.from_accounting());
+    let _ = Record::key(&product("A", dec!(1), None));
+}

@@ -315,6 +315,15 @@ fn created(v: Value) -> Response {
     (StatusCode::CREATED, Json(v)).into_response()
 }
 
+/// The stored record as the operation's response model for `status` declares it.
+fn as_response(op: &spec::Op, status: StatusCode, record: &Value) -> Response {
+    let shaped = match (spec::spec(), op.responses.get(status.as_str())) {
+        (Ok(d), Some(Some(schema))) => d.project(schema, record),
+        _ => record.clone(),
+    };
+    (status, Json(shaped)).into_response()
+}
+
 // ---------------------------------------------------------------------------------------
 // Relaties
 
@@ -619,7 +628,7 @@ async fn create_relatie(
         return bad_request(left);
     }
     db.relaties.put(r.clone());
-    created(r)
+    as_response(op, StatusCode::CREATED, &r)
 }
 
 async fn put_relatie(
@@ -642,7 +651,7 @@ async fn put_relatie(
         return bad_request(left);
     }
     db.relaties.put(r.clone());
-    Json(r).into_response()
+    as_response(op, StatusCode::OK, &r)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -731,16 +740,6 @@ fn artikel_from_body(db: &Db, body: &Value, existing: Option<&Value>, id: Uuid) 
     }))
 }
 
-/// The `ArtikelModel` answer of a write (no query-only properties).
-fn artikel_write_view(a: &Value) -> Value {
-    let mut a = a.clone();
-    if let Some(o) = a.as_object_mut() {
-        o.remove("isHoofdartikel");
-        o.remove("subartikelen");
-    }
-    a
-}
-
 async fn create_artikel(
     State(sim): State<Arc<Sim>>,
     Extension(OpRef(op)): Extension<OpRef>,
@@ -756,7 +755,7 @@ async fn create_artikel(
         return bad_request(left);
     }
     db.artikelen.put(a.clone());
-    created(artikel_write_view(&a))
+    as_response(op, StatusCode::CREATED, &a)
 }
 
 async fn put_artikel(
@@ -779,7 +778,7 @@ async fn put_artikel(
         return bad_request(left);
     }
     db.artikelen.put(a.clone());
-    Json(artikel_write_view(&a)).into_response()
+    as_response(op, StatusCode::OK, &a)
 }
 
 // ---------------------------------------------------------------------------------------

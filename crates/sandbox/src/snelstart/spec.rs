@@ -261,6 +261,27 @@ impl Spec {
         self.resolve(schema).get("properties").and_then(Value::as_object)
     }
 
+    /// `value` with the properties `schema` does not declare removed (recursively): the
+    /// answer of an operation whose response model has fewer fields than the stored record.
+    pub fn project(&self, schema: &Value, value: &Value) -> Value {
+        let s = self.resolve(schema);
+        match value {
+            Value::Object(obj) => match s.get("properties").and_then(Value::as_object) {
+                Some(props) => Value::Object(
+                    obj.iter()
+                        .filter_map(|(k, v)| props.get(k).map(|ps| (k.clone(), self.project(ps, v))))
+                        .collect(),
+                ),
+                None => value.clone(),
+            },
+            Value::Array(items) => match s.get("items") {
+                Some(is) => Value::Array(items.iter().map(|i| self.project(is, i)).collect()),
+                None => value.clone(),
+            },
+            _ => value.clone(),
+        }
+    }
+
     /// Validates `value` against `schema`.
     pub fn validate(&self, schema: &Value, value: &Value, mode: Mode) -> Vec<Violation> {
         let mut out = Vec::new();

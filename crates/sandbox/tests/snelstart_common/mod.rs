@@ -14,7 +14,9 @@ pub struct Api {
 }
 
 pub async fn start(opts: SnelStartOptions) -> Api {
-    let sim = snelstart::start("127.0.0.1:0".parse().unwrap(), opts).await.unwrap();
+    let sim = snelstart::start("127.0.0.1:0".parse().unwrap(), opts)
+        .await
+        .unwrap();
     let http = reqwest::Client::new();
     let token = token(&http, &sim.base_url()).await;
     Api { sim, http, token }
@@ -50,7 +52,11 @@ impl Api {
         let r = rb.send().await.unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() };
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
         (status, body)
     }
 
@@ -65,7 +71,10 @@ impl Api {
         let (status, v) = self.send(rb).await;
         if status < 300 {
             let violations = spec::spec().unwrap().check_response(method, template, status, &v);
-            assert!(violations.is_empty(), "{method} {path} -> {status}: {violations:?}\n{v}");
+            assert!(
+                violations.is_empty(),
+                "{method} {path} -> {status}: {violations:?}\n{v}"
+            );
         }
         (status, v)
     }
@@ -84,7 +93,14 @@ impl Api {
             .unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap()
+            },
+        )
     }
 
     pub async fn stats(&self) -> koppel_sandbox::control::Stats {

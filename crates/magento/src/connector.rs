@@ -1,0 +1,1035 @@
+//! The Magento connector: `Source<Order>`, `Source<Customer>`, `Sink<Product>`,
+//! `Sink<StockLevel>`, `Sink<OpenAmount>` and `Sink<PaymentStatus>`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use koppel_core::http::{Safety, StatsSnapshot};
+use koppel_core::{
+    CheckReport, Connector, Customer, Endpoints, Error, OpenAmount, Order, Page, PaymentStatus, Product,
+    ReadRequest, Record, Rejection, Result, Sink, Source, StockLevel, WriteItem, WriteOutcome,
+};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use crate::client::{next_page, Filter, MagentoClient, SearchCriteria, SCOPE_ALL};
+use crate::config::{Config, MsiMode, OrderNoteConfig};
+use crate::mapping::{self, DesiredProduct, ProductRules, Resolved};
+use crate::models::{
+    AttributeOption, CategoryNode, CommentEnvelope, CommentPayload, CreatedCategory, OrderRef,
+    ProductEnvelope, ProductPayload, SearchResult, SourceItem, SourceItemsEnvelope, StockItem,
+    StockItemEnvelope, StockItemPayload, StoreConfig, WireComment, WireOrder, WireProduct,
+};
+
+/// How long category trees and attribute options are reused before they are read again (a
+/// miss always reads again once).
+const CACHE_TTL: Duration = Duration::from_secs(600);
+/// MSI batch size when the shop's input limit is not configured.
+const DEFAULT_STOCK_BATCH: usize = 100;
+
+/// Names the record in a rejection or not-found error that the remote did not name.
+fn on_record(e: Error, label: &str) -> Error {
+    match e {
+        Error::Rejected(r) => Error::Rejected(r.for_record(label)),
+        Error::NotFound { what } => Error::NotFound {
+            what: format!("{label}: {what}"),
+        },
+        other => other,
+    }
+}
+
+/// Category paths (lower-cased names below the root) -> ids.
+struct CategoryTree {
+    fetched: Instant,
+    by_path: HashMap<Vec<String>, u64>,
+}
+
+fn path_key(path: &[String]) -> Vec<String> {
+    path.iter().map(|p| p.trim().to_lowercase()).collect()
+}
+
+fn index_tree(node: &CategoryNode, prefix: &mut Vec<String>, out: &mut HashMap<Vec<String>, u64>) {
+    for child in &node.children_data {
+        prefix.push(child.name.trim().to_lowercase());
+        out.entry(prefix.clone()).or_insert(child.id);
+        index_tree(child, prefix, out);
+        prefix.pop();
+    }
+}
+
+struct OptionList {
+    fetched: Instant,
+    /// `None`: the attribute has no options (a text attribute): values are sent as they are.
+    options: Option<Vec<(String, String)>>,
+}
+
+/// One configured Magento shop.
+pub struct MagentoShop {
+    cfg: Config,
+    client: MagentoClient,
+    rules: ProductRules,
+    categories: tokio::sync::Mutex<Option<CategoryTree>>,
+    options: tokio::sync::Mutex<HashMap<String, OptionList>>,
+    msi: tokio::sync::OnceCell<bool>,
+    order_ids: Mutex<HashMap<String, u64>>,
+}
+
+impl std::fmt::Debug for MagentoShop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MagentoShop")
+            .field("base_url", &self.cfg.base_url.as_str())
+            .field("store_code", &self.cfg.store_code)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The connector handed to the runner.
+#[derive(Debug, Clone)]
+pub struct MagentoConnector {
+    shop: Arc<MagentoShop>,
+}
+
+impl MagentoConnector {
+    /// Builds the connector from a validated config (no I/O).
+    pub fn new(cfg: Config, pair: &str) -> Result<Self> {
+        cfg.validate()?;
+        let client = MagentoClient::new(&cfg, pair)?;
+        let rules = ProductRules {
+            prices_include_tax: cfg.prices_include_tax,
+            price_decimals: cfg.price_decimals,
+            tax_classes: cfg.tax_class_table(),
+        };
+        Ok(MagentoConnector {
+            shop: Arc::new(MagentoShop {
+                cfg,
+                client,
+                rules,
+                categories: tokio::sync::Mutex::new(None),
+                options: tokio::sync::Mutex::new(HashMap::new()),
+                msi: tokio::sync::OnceCell::new(),
+                order_ids: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The shop behind the endpoints (for tests and tools).
+    pub fn shop(&self) -> Arc<MagentoShop> {
+        self.shop.clone()
+    }
+}
+
+#[async_trait]
+impl Connector for MagentoConnector {
+    fn name(&self) -> &'static str {
+        "magento"
+    }
+
+    fn endpoints(&self) -> Endpoints {
+        let s = &self.shop;
+        Endpoints {
+            customer_source: Some(s.clone()),
+            order_source: Some(s.clone()),
+            product_sink: Some(s.clone()),
+            stock_sink: Some(s.clone()),
+            open_amount_sink: Some(s.clone()),
+            payment_sink: Some(s.clone()),
+            ..Default::default()
+        }
+    }
+
+    async fn check(&self) -> Result<CheckReport> {
+        self.shop.check().await
+    }
+
+    fn stats(&self) -> StatsSnapshot {
+        self.shop.client.stats()
+    }
+}
+
+impl MagentoShop {
+    fn reach_hint(&self, e: Error) -> Error {
+        match e {
+            Error::Transient { message, retry_after } => Error::Transient {
+                message: format!(
+                    "cannot reach the shop at {}: {message}: check base_url and that the shop is up",
+                    self.cfg.base_url
+                ),
+                retry_after,
+            },
+            Error::NotFound { what } => Error::config(
+                "base_url",
+                format!(
+                    "{what}: no Magento REST API at {}/rest/: check base_url",
+                    self.cfg.base_url
+                ),
+            ),
+            Error::Protocol { message } => Error::config(
+                "base_url",
+                format!(
+                    "{message}: {} does not answer like Magento's REST API",
+                    self.cfg.base_url
+                ),
+            ),
+            other => other,
+        }
+    }
+
+    /// The side-effect-free probe: store views (authenticates), one order, the stock mode.
+    pub async fn check(&self) -> Result<CheckReport> {
+        let mut checks = Vec::new();
+        let stores: Vec<StoreConfig> = self
+            .client
+            .get(
+                SCOPE_ALL,
+                &["store", "storeConfigs"],
+                &[],
+                "/V1/store/storeConfigs",
+            )
+            .await
+            .map_err(|e| self.reach_hint(e))?;
+        let mode = match self.cfg.auth.mode {
+            crate::config::AuthMode::Oauth1 => "oauth1",
+            crate::config::AuthMode::Bearer => "bearer",
+        };
+        checks.push(format!("authentication ({mode}): ok"));
+        let code = &self.cfg.store_code;
+        if code != SCOPE_ALL {
+            match stores.iter().find(|s| &s.code == code) {
+                Some(s) => checks.push(format!(
+                    "store view `{code}`: ok (base currency {})",
+                    s.base_currency_code.as_deref().unwrap_or("?")
+                )),
+                None => {
+                    let known: Vec<&str> = stores.iter().map(|s| s.code.as_str()).collect();
+                    return Err(Error::config(
+                        "store_code",
+                        format!(
+                            "store view `{code}` does not exist; the shop has: {}",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        let c = SearchCriteria {
+            page_size: Some(1),
+            ..Default::default()
+        };
+        let orders: SearchResult<Box<RawValue>> =
+            self.client.search(&["orders"], &c, &[], "/V1/orders").await?;
+        checks.push(format!("read orders: ok ({} in the shop)", orders.total_count));
+        let msi = self.msi_enabled().await?;
+        checks.push(if msi {
+            format!(
+                "stock: Multi-Source Inventory, source `{}`: ok",
+                self.cfg.stock.source_code
+            )
+        } else {
+            "stock: legacy stock items (no Multi-Source Inventory)".to_string()
+        });
+        Ok(CheckReport { checks })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Reads
+    // -----------------------------------------------------------------------------------------
+
+    fn window(&self, req: &ReadRequest) -> SearchCriteria {
+        let mut c = SearchCriteria::default();
+        if let Some(s) = req.since {
+            c = c.and(Filter::new("updated_at", "gt", mapping::format_time(s)));
+        }
+        if let Some(u) = req.until {
+            c = c.and(Filter::new("updated_at", "lteq", mapping::format_time(u)));
+        }
+        c
+    }
+
+    fn page_of(req: &ReadRequest) -> Result<u32> {
+        match &req.page {
+            None => Ok(1),
+            Some(t) => t
+                .parse::<u32>()
+                .ok()
+                .filter(|p| *p >= 1)
+                .ok_or_else(|| Error::internal(format!("invalid page token {t:?}"))),
+        }
+    }
+
+    /// Reads one page of a search and parses each item on its own, so one malformed item is a
+    /// rejection, not a failed page.
+    async fn read_page<W: DeserializeOwned, R>(
+        &self,
+        (segments, endpoint): (&[&str], &str),
+        criteria: SearchCriteria,
+        page_size: u32,
+        req: &ReadRequest,
+        label: fn(&serde_json::Value) -> String,
+        map: impl Fn(&W) -> std::result::Result<R, Rejection>,
+    ) -> Result<Page<R>> {
+        let page = Self::page_of(req)?;
+        let criteria = criteria.sort("entity_id", "ASC").page(page_size, page);
+        let res: SearchResult<Box<RawValue>> = self.client.search(segments, &criteria, &[], endpoint).await?;
+        let mut items = Vec::with_capacity(res.items.len());
+        for raw in &res.items {
+            let de = &mut serde_json::Deserializer::from_str(raw.get());
+            let item = match serde_path_to_error::deserialize::<_, W>(de) {
+                Ok(w) => map(&w),
+                Err(e) => {
+                    let head: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
+                    let path = e.path().to_string();
+                    Err(Rejection::new(
+                        label(&head),
+                        Some(&path),
+                        e.into_inner().to_string(),
+                    ))
+                }
+            };
+            items.push(item);
+        }
+        Ok(Page {
+            next: next_page(page, page_size, res.items.len(), res.total_count).map(|p| p.to_string()),
+            items,
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Products
+    // -----------------------------------------------------------------------------------------
+
+    async fn category_tree(&self, guard: &mut Option<CategoryTree>, refresh: bool) -> Result<()> {
+        let stale = guard.as_ref().is_none_or(|t| t.fetched.elapsed() > CACHE_TTL);
+        if !(stale || refresh) {
+            return Ok(());
+        }
+        let root = self.cfg.products.root_category_id;
+        let tree: CategoryNode = self
+            .client
+            .get(
+                SCOPE_ALL,
+                &["categories"],
+                &[("rootCategoryId".into(), root.to_string())],
+                "/V1/categories",
+            )
+            .await?;
+        let mut by_path = HashMap::new();
+        if tree.id == root {
+            index_tree(&tree, &mut Vec::new(), &mut by_path);
+        } else {
+            // a shop that ignores rootCategoryId: find the root in the full tree
+            fn find(n: &CategoryNode, id: u64) -> Option<&CategoryNode> {
+                if n.id == id {
+                    return Some(n);
+                }
+                n.children_data.iter().find_map(|c| find(c, id))
+            }
+            let node = find(&tree, root).ok_or_else(|| {
+                Error::config(
+                    "products.root_category_id",
+                    format!("category {root} does not exist in the shop"),
+                )
+            })?;
+            index_tree(node, &mut Vec::new(), &mut by_path);
+        }
+        *guard = Some(CategoryTree {
+            fetched: Instant::now(),
+            by_path,
+        });
+        Ok(())
+    }
+
+    /// The id of a category path under the root; creates missing categories when configured.
+    /// `create = false` only looks (used for the previous category).
+    async fn category_id(&self, path: &[String], create: bool) -> Result<Option<u64>> {
+        if path.is_empty() {
+            return Ok(None);
+        }
+        let key = path_key(path);
+        let mut guard = self.categories.lock().await;
+        self.category_tree(&mut guard, false).await?;
+        if let Some(id) = guard.as_ref().and_then(|t| t.by_path.get(&key)) {
+            return Ok(Some(*id));
+        }
+        if !create {
+            return Ok(None);
+        }
+        // someone may have added it since the tree was read
+        let fresh = guard
+            .as_ref()
+            .is_some_and(|t| t.fetched.elapsed() < Duration::from_secs(1));
+        if !fresh {
+            self.category_tree(&mut guard, true).await?;
+            if let Some(id) = guard.as_ref().and_then(|t| t.by_path.get(&key)) {
+                return Ok(Some(*id));
+            }
+        }
+        if !self.cfg.products.create_categories {
+            return Err(Error::rejected(
+                "",
+                Some("category"),
+                format!(
+                    "category {:?} does not exist under category {} (set products.create_categories to create it)",
+                    path.join(" / "),
+                    self.cfg.products.root_category_id
+                ),
+            ));
+        }
+        let mut parent = self.cfg.products.root_category_id;
+        for depth in 1..=path.len() {
+            let prefix = &key[..depth];
+            let existing = guard.as_ref().and_then(|t| t.by_path.get(prefix)).copied();
+            parent = match existing {
+                Some(id) => id,
+                None => {
+                    let body = serde_json::json!({"category": {
+                        "parent_id": parent,
+                        "name": path[depth - 1].trim(),
+                        "is_active": true,
+                        "include_in_menu": true,
+                    }});
+                    let created: CreatedCategory = self
+                        .client
+                        .write(
+                            Method::POST,
+                            SCOPE_ALL,
+                            &["categories"],
+                            &body,
+                            "/V1/categories",
+                            Safety::NonIdempotent,
+                        )
+                        .await?;
+                    tracing::info!(category = %path[..depth].join(" / "), id = created.id, "created category");
+                    if let Some(t) = guard.as_mut() {
+                        t.by_path.insert(prefix.to_vec(), created.id);
+                    }
+                    created.id
+                }
+            };
+        }
+        Ok(Some(parent))
+    }
+
+    /// The value to send for a custom attribute: the option id for select attributes (by
+    /// label, exact first, then ignoring case), the value itself otherwise.
+    async fn attribute_value(&self, code: &str, value: &str) -> Result<String> {
+        let mut cache = self.options.lock().await;
+        for attempt in 0..2 {
+            let stale = cache.get(code).is_none_or(|o| o.fetched.elapsed() > CACHE_TTL);
+            if stale || attempt == 1 {
+                let res: Result<Vec<AttributeOption>> = self
+                    .client
+                    .get(
+                        SCOPE_ALL,
+                        &["products", "attributes", code, "options"],
+                        &[],
+                        "/V1/products/attributes/{code}/options",
+                    )
+                    .await;
+                let options = match res {
+                    Ok(list) => {
+                        let opts: Vec<(String, String)> = list
+                            .into_iter()
+                            .filter_map(|o| Some((o.label?, o.value?)))
+                            .filter(|(_, v)| !v.trim().is_empty())
+                            .collect();
+                        (!opts.is_empty()).then_some(opts)
+                    }
+                    Err(Error::NotFound { .. }) => {
+                        return Err(Error::rejected(
+                            "",
+                            Some(&format!("attributes.{code}")),
+                            format!("the shop has no product attribute `{code}`"),
+                        ))
+                    }
+                    Err(Error::Rejected(_)) => None,
+                    Err(e) => return Err(e),
+                };
+                cache.insert(
+                    code.to_owned(),
+                    OptionList {
+                        fetched: Instant::now(),
+                        options,
+                    },
+                );
+            }
+            let Some(list) = cache.get(code) else { continue };
+            let Some(options) = &list.options else {
+                return Ok(value.to_owned());
+            };
+            let hit = options
+                .iter()
+                .find(|(l, _)| l == value)
+                .or_else(|| options.iter().find(|(l, _)| l.eq_ignore_ascii_case(value.trim())));
+            if let Some((_, id)) = hit {
+                return Ok(id.clone());
+            }
+            if attempt == 1 {
+                let known: Vec<&str> = options.iter().map(|(l, _)| l.as_str()).take(20).collect();
+                return Err(Error::rejected(
+                    "",
+                    Some(&format!("attributes.{code}")),
+                    format!(
+                        "no option {value:?} for attribute `{code}` (known: {})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        Err(Error::internal("attribute option lookup ended without an answer"))
+    }
+
+    async fn resolve(&self, d: &DesiredProduct, category: bool, attributes: &[String]) -> Result<Resolved> {
+        let category_id = if category {
+            self.category_id(&d.category, true).await?
+        } else {
+            None
+        };
+        let mut resolved = BTreeMap::new();
+        for code in attributes {
+            if let Some(v) = d.attributes.get(code) {
+                resolved.insert(code.clone(), self.attribute_value(code, v).await?);
+            }
+        }
+        Ok(Resolved {
+            category_id,
+            attributes: resolved,
+        })
+    }
+
+    async fn put_product(&self, payload: &ProductPayload) -> Result<()> {
+        let _: serde_json::Value = self
+            .client
+            .write(
+                Method::PUT,
+                SCOPE_ALL,
+                &["products", &payload.sku],
+                &ProductEnvelope { product: payload },
+                "/V1/products/{sku}",
+                Safety::Idempotent,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn write_product(&self, item: &WriteItem<Product>) -> Result<WriteOutcome> {
+        let d = mapping::desired_product(&item.record, &self.rules).map_err(Error::Rejected)?;
+        let sku = d.sku.clone();
+        let mut old_category = None;
+        if let Some(prev) = item
+            .previous
+            .as_ref()
+            .and_then(|p| mapping::desired_product(p, &self.rules).ok())
+        {
+            let changes = d.changes_since(&prev);
+            if changes.is_empty() {
+                return Ok(WriteOutcome::Unchanged { target_id: sku });
+            }
+            if !changes.category {
+                let r = self.resolve(&d, false, &changes.attributes).await?;
+                let payload = mapping::payload_for_changes(&d, &r, &changes, None);
+                match self.put_product(&payload).await {
+                    Ok(()) => return Ok(WriteOutcome::Updated { target_id: sku }),
+                    // deleted in the shop since: write it whole below
+                    Err(Error::NotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            } else {
+                old_category = self.category_id(&prev.category, false).await?;
+            }
+        }
+        let current: Option<WireProduct> = match self
+            .client
+            .get(
+                self.client.store_code(),
+                &["products", &sku],
+                &[],
+                "/V1/products/{sku}",
+            )
+            .await
+        {
+            Ok(p) => Some(p),
+            Err(Error::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        let codes: Vec<String> = d.attributes.keys().cloned().collect();
+        let r = self.resolve(&d, true, &codes).await?;
+        match current {
+            None => {
+                let payload = mapping::create_payload(
+                    &d,
+                    &r,
+                    self.cfg.products.attribute_set_id,
+                    self.cfg.products.visibility,
+                );
+                self.put_product(&payload).await?;
+                Ok(WriteOutcome::Created { target_id: sku })
+            }
+            Some(cur) => {
+                let payload = mapping::payload_against(&d, &r, &cur, old_category);
+                if !payload.has_changes() {
+                    return Ok(WriteOutcome::Unchanged { target_id: sku });
+                }
+                self.put_product(&payload).await?;
+                Ok(WriteOutcome::Updated { target_id: sku })
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Stock
+    // -----------------------------------------------------------------------------------------
+
+    /// Whether stock goes to MSI source items (detected once per connector).
+    pub async fn msi_enabled(&self) -> Result<bool> {
+        let cfg = &self.cfg.stock;
+        self.msi
+            .get_or_try_init(|| async {
+                if cfg.msi == MsiMode::Off {
+                    return Ok(false);
+                }
+                let res: Result<SearchResult<crate::models::Source>> = self
+                    .client
+                    .get(
+                        self.client.store_code(),
+                        &["inventory", "sources"],
+                        &[],
+                        "/V1/inventory/sources",
+                    )
+                    .await;
+                match res {
+                    Ok(sources) => {
+                        if sources.items.iter().any(|s| s.source_code == cfg.source_code) {
+                            Ok(true)
+                        } else {
+                            let known: Vec<&str> =
+                                sources.items.iter().map(|s| s.source_code.as_str()).collect();
+                            Err(Error::config(
+                                "stock.source_code",
+                                format!(
+                                    "`{}` is not an inventory source of the shop; it has: {}",
+                                    cfg.source_code,
+                                    known.join(", ")
+                                ),
+                            ))
+                        }
+                    }
+                    Err(Error::NotFound { .. }) if cfg.msi == MsiMode::Auto => Ok(false),
+                    Err(Error::NotFound { .. }) => Err(Error::config(
+                        "stock.msi",
+                        "the shop has no Multi-Source Inventory (GET /V1/inventory/sources is 404): set msi = \"off\" or \"auto\"",
+                    )),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .copied()
+    }
+
+    fn stock_unchanged(item: &WriteItem<StockLevel>) -> bool {
+        item.previous.as_ref().is_some_and(|p| {
+            mapping::shop_quantity(p.quantity) == mapping::shop_quantity(item.record.quantity)
+        })
+    }
+
+    fn source_item(&self, s: &StockLevel) -> SourceItem {
+        let (quantity, in_stock) = mapping::shop_quantity(s.quantity);
+        if s.quantity < quantity {
+            tracing::info!(sku = %s.sku, quantity = %s.quantity, "negative SnelStart stock written as 0");
+        }
+        SourceItem {
+            sku: s.sku.to_string(),
+            source_code: self.cfg.stock.source_code.clone(),
+            quantity,
+            status: u8::from(in_stock),
+        }
+    }
+
+    async fn post_source_items(&self, items: &[SourceItem]) -> Result<()> {
+        let _: serde_json::Value = self
+            .client
+            .write(
+                Method::POST,
+                SCOPE_ALL,
+                &["inventory", "source-items"],
+                &SourceItemsEnvelope { source_items: items },
+                "/V1/inventory/source-items",
+                // absolute quantities: sending them twice does no harm
+                Safety::Idempotent,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn write_legacy_stock(&self, s: &StockLevel) -> Result<WriteOutcome> {
+        let sku = s.sku.to_string();
+        let (qty, in_stock) = mapping::shop_quantity(s.quantity);
+        if s.quantity < qty {
+            tracing::info!(sku = %s.sku, quantity = %s.quantity, "negative SnelStart stock written as 0");
+        }
+        let item: StockItem = self
+            .client
+            .get(
+                self.client.store_code(),
+                &["stockItems", &sku],
+                &[],
+                "/V1/stockItems/{sku}",
+            )
+            .await?;
+        let item_id = item.item_id.to_string();
+        let _: serde_json::Value = self
+            .client
+            .write(
+                Method::PUT,
+                SCOPE_ALL,
+                &["products", &sku, "stockItems", &item_id],
+                &StockItemEnvelope {
+                    stock_item: StockItemPayload {
+                        qty,
+                        is_in_stock: in_stock,
+                    },
+                },
+                "/V1/products/{sku}/stockItems/{itemId}",
+                Safety::Idempotent,
+            )
+            .await?;
+        Ok(WriteOutcome::Updated { target_id: sku })
+    }
+
+    fn stock_batch(&self) -> usize {
+        self.cfg
+            .stock
+            .input_limit
+            .map_or(DEFAULT_STOCK_BATCH, |l| l as usize)
+            .max(1)
+    }
+
+    async fn write_stock_batch(&self, items: &[WriteItem<StockLevel>]) -> Vec<Result<WriteOutcome>> {
+        let mut out: Vec<Option<Result<WriteOutcome>>> = items
+            .iter()
+            .map(|i| {
+                Self::stock_unchanged(i).then(|| {
+                    Ok(WriteOutcome::Unchanged {
+                        target_id: i.record.sku.to_string(),
+                    })
+                })
+            })
+            .collect();
+        let todo: Vec<usize> = (0..items.len()).filter(|i| out[*i].is_none()).collect();
+        let msi = match self.msi_enabled().await {
+            Ok(m) => m,
+            Err(e) => {
+                return out
+                    .into_iter()
+                    .map(|o| o.unwrap_or_else(|| Err(e.clone())))
+                    .collect()
+            }
+        };
+        if msi {
+            for chunk in todo.chunks(self.stock_batch()) {
+                let source_items: Vec<SourceItem> = chunk
+                    .iter()
+                    .map(|i| self.source_item(&items[*i].record))
+                    .collect();
+                match self.post_source_items(&source_items).await {
+                    Ok(()) => {
+                        for i in chunk {
+                            out[*i] = Some(Ok(WriteOutcome::Updated {
+                                target_id: items[*i].record.sku.to_string(),
+                            }));
+                        }
+                    }
+                    // one bad SKU fails the whole request: find it by writing one by one
+                    Err(Error::Rejected(_) | Error::NotFound { .. }) if chunk.len() > 1 => {
+                        for (i, si) in chunk.iter().zip(source_items) {
+                            let label = items[*i].record.label();
+                            out[*i] = Some(
+                                self.post_source_items(std::slice::from_ref(&si))
+                                    .await
+                                    .map(|()| WriteOutcome::Updated { target_id: si.sku })
+                                    .map_err(|e| on_record(e, &label)),
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        for i in chunk {
+                            out[*i] = Some(Err(on_record(e.clone(), &items[*i].record.label())));
+                        }
+                    }
+                }
+            }
+        } else {
+            for i in todo {
+                let label = items[i].record.label();
+                out[i] = Some(
+                    self.write_legacy_stock(&items[i].record)
+                        .await
+                        .map_err(|e| on_record(e, &label)),
+                );
+            }
+        }
+        out.into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(Error::internal("stock item left unwritten"))))
+            .collect()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Order comments
+    // -----------------------------------------------------------------------------------------
+
+    /// The entity id of the order with this number (`increment_id`), cached.
+    pub async fn order_id(&self, number: &str) -> Result<u64> {
+        if let Some(id) = self
+            .order_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(number)
+        {
+            return Ok(*id);
+        }
+        let c = SearchCriteria::default()
+            .and(Filter::new("increment_id", "eq", number))
+            .page(1, 1);
+        let res: SearchResult<OrderRef> = self.client.search(&["orders"], &c, &[], "/V1/orders").await?;
+        let id = res
+            .items
+            .first()
+            .map(|o| o.entity_id)
+            .ok_or_else(|| Error::NotFound {
+                what: format!("order {number} in the shop"),
+            })?;
+        self.order_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(number.to_owned(), id);
+        Ok(id)
+    }
+
+    /// Adds `text` to the order's comments unless it already carries it; sets `status` with it
+    /// (or keeps the current status).
+    async fn add_note(
+        &self,
+        number: &str,
+        text: &str,
+        status: Option<&str>,
+        note: &OrderNoteConfig,
+    ) -> Result<WriteOutcome> {
+        let id = self.order_id(number).await?;
+        let target_id = id.to_string();
+        let comments: SearchResult<WireComment> = self
+            .client
+            .get(
+                self.client.store_code(),
+                &["orders", &target_id, "comments"],
+                &[],
+                "/V1/orders/{id}/comments",
+            )
+            .await?;
+        if comments
+            .items
+            .iter()
+            .any(|c| c.comment.as_deref().map(str::trim) == Some(text.trim()))
+        {
+            return Ok(WriteOutcome::Unchanged { target_id });
+        }
+        let status = match status {
+            Some(s) => s.to_owned(),
+            None => {
+                let current: OrderRef = self
+                    .client
+                    .get(
+                        self.client.store_code(),
+                        &["orders", &target_id],
+                        &[],
+                        "/V1/orders/{id}",
+                    )
+                    .await?;
+                current.status.unwrap_or_default()
+            }
+        };
+        let body = CommentEnvelope {
+            status_history: CommentPayload {
+                comment: text.to_owned(),
+                is_customer_notified: u8::from(note.notify_customer),
+                is_visible_on_front: 0,
+                parent_id: id,
+                status,
+            },
+        };
+        let _: serde_json::Value = self
+            .client
+            .write(
+                Method::POST,
+                SCOPE_ALL,
+                &["orders", &target_id, "comments"],
+                &body,
+                "/V1/orders/{id}/comments",
+                Safety::NonIdempotent,
+            )
+            .await?;
+        Ok(WriteOutcome::Updated { target_id })
+    }
+
+    /// The comment for an open amount.
+    pub fn open_amount_note(&self, r: &OpenAmount) -> String {
+        mapping::fill_template(
+            &self.cfg.open_amounts.comment,
+            &[
+                ("invoice", r.invoice_number.clone()),
+                ("amount", r.open_amount.to_string()),
+                ("total", r.invoice_amount.to_string()),
+                (
+                    "due",
+                    r.due_date
+                        .map_or_else(|| "-".to_owned(), |d| d.format("%Y-%m-%d").to_string()),
+                ),
+            ],
+        )
+    }
+
+    /// The comment for a paid order.
+    pub fn payment_note(&self, r: &PaymentStatus) -> String {
+        mapping::fill_template(
+            &self.cfg.payments.comment,
+            &[
+                ("invoice", r.invoice_number.clone()),
+                ("amount", r.paid_amount.to_string()),
+                ("total", r.paid_amount.to_string()),
+                ("due", "-".to_owned()),
+            ],
+        )
+    }
+}
+
+fn order_label(v: &serde_json::Value) -> String {
+    match v.get("increment_id").and_then(|i| i.as_str()) {
+        Some(n) => format!("order {n}"),
+        None => format!("order entity {}", v.get("entity_id").cloned().unwrap_or_default()),
+    }
+}
+
+fn customer_label(v: &serde_json::Value) -> String {
+    format!("customer {}", v.get("id").cloned().unwrap_or_default())
+}
+
+#[async_trait]
+impl Source<Order> for MagentoShop {
+    async fn read(&self, req: &ReadRequest) -> Result<Page<Order>> {
+        let mut c = self.window(req);
+        if !self.cfg.orders.statuses.is_empty() {
+            c = c.and(Filter::new("status", "in", self.cfg.orders.statuses.join(",")));
+        }
+        let mode = mapping::order_tax_mode(self.cfg.prices_include_tax);
+        self.read_page(
+            (&["orders"], "/V1/orders"),
+            c,
+            self.cfg.orders.page_size,
+            req,
+            order_label,
+            |w: &WireOrder| mapping::order_from_wire(w, mode),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl Source<Customer> for MagentoShop {
+    async fn read(&self, req: &ReadRequest) -> Result<Page<Customer>> {
+        let c = self.window(req);
+        self.read_page(
+            (&["customers", "search"], "/V1/customers/search"),
+            c,
+            self.cfg.customers.page_size,
+            req,
+            customer_label,
+            mapping::customer_from_wire,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl Sink<Product> for MagentoShop {
+    async fn write(&self, item: &WriteItem<Product>) -> Result<WriteOutcome> {
+        let label = item.record.label();
+        self.write_product(item).await.map_err(|e| on_record(e, &label))
+    }
+}
+
+#[async_trait]
+impl Sink<StockLevel> for MagentoShop {
+    async fn write(&self, item: &WriteItem<StockLevel>) -> Result<WriteOutcome> {
+        self.write_stock_batch(std::slice::from_ref(item))
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(Error::internal("no stock result")))
+    }
+
+    async fn write_batch(&self, items: &[WriteItem<StockLevel>]) -> Vec<Result<WriteOutcome>> {
+        self.write_stock_batch(items).await
+    }
+
+    fn batch_size(&self) -> usize {
+        self.stock_batch()
+    }
+}
+
+fn unchanged_by_previous<R: PartialEq>(item: &WriteItem<R>) -> Option<WriteOutcome> {
+    match (&item.previous, &item.target_id) {
+        (Some(p), Some(id)) if *p == item.record => Some(WriteOutcome::Unchanged {
+            target_id: id.clone(),
+        }),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl Sink<OpenAmount> for MagentoShop {
+    async fn write(&self, item: &WriteItem<OpenAmount>) -> Result<WriteOutcome> {
+        if let Some(o) = unchanged_by_previous(item) {
+            return Ok(o);
+        }
+        let r = &item.record;
+        let text = self.open_amount_note(r);
+        self.add_note(
+            &r.order_number,
+            &text,
+            self.cfg.open_amounts.status.as_deref(),
+            &self.cfg.open_amounts,
+        )
+        .await
+        .map_err(|e| on_record(e, &r.label()))
+    }
+}
+
+#[async_trait]
+impl Sink<PaymentStatus> for MagentoShop {
+    async fn write(&self, item: &WriteItem<PaymentStatus>) -> Result<WriteOutcome> {
+        if let Some(o) = unchanged_by_previous(item) {
+            return Ok(o);
+        }
+        let r = &item.record;
+        let label = r.label();
+        if !r.paid {
+            // nothing to report until the invoice is settled
+            let id = self
+                .order_id(&r.order_number)
+                .await
+                .map_err(|e| on_record(e, &label))?;
+            return Ok(WriteOutcome::Unchanged {
+                target_id: id.to_string(),
+            });
+        }
+        let text = self.payment_note(r);
+        self.add_note(
+            &r.order_number,
+            &text,
+            self.cfg.payments.status.as_deref(),
+            &self.cfg.payments,
+        )
+        .await
+        .map_err(|e| on_record(e, &label))
+    }
+}

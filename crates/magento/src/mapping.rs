@@ -1,0 +1,922 @@
+//! Pure functions between Magento's wire types and koppel's canonical model. No I/O: what
+//! needs the shop (category ids, attribute option ids) comes in as arguments.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use koppel_core::model::{convert_tax_mode, round_money};
+use koppel_core::{
+    Address, Charge, CountryCode, Currency, Customer, Order, OrderLine, Product, Rejection, Sku, TaxMode,
+};
+use rust_decimal::Decimal;
+
+use crate::models::{
+    CategoryLink, CustomAttribute, PayloadExtension, ProductPayload, WireAddress, WireCustomer, WireOrder,
+    WireProduct,
+};
+
+/// Magento's timestamp format in filters and responses (always UTC).
+pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// Formats a filter time: `YYYY-MM-DD HH:MM:SS` in UTC (sub-seconds dropped).
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.format(TIME_FORMAT).to_string()
+}
+
+/// Parses a Magento timestamp (UTC); RFC 3339 is accepted too.
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    NaiveDateTime::parse_from_str(s, TIME_FORMAT)
+        .map(|n| n.and_utc())
+        .ok()
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|d| d.with_timezone(&Utc))
+        })
+}
+
+/// ISO 3166-1 alpha-2 codes, plus `XK` (Kosovo), which Magento's country list carries.
+const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO \
+BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH \
+ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL \
+IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME \
+MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH \
+PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC \
+TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW";
+
+/// A known country code, upper-cased.
+pub fn country(code: &str) -> Option<CountryCode> {
+    let c = CountryCode::new(code).ok()?;
+    COUNTRIES.split(' ').any(|k| k == c.as_str()).then_some(c)
+}
+
+fn text(v: &Option<String>) -> Option<String> {
+    v.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// Maps an address. A country that is missing stays `None` (validation names it); one that is
+/// present but not an ISO code is rejected here, naming `field.country`.
+pub fn address_from_wire(a: &WireAddress, record: &str, field: &str) -> Result<Address, Rejection> {
+    let country = match text(&a.country_id) {
+        None => None,
+        Some(c) => Some(country(&c).ok_or_else(|| {
+            Rejection::new(
+                record,
+                Some(&format!("{field}.country")),
+                format!("unknown country {c:?}"),
+            )
+        })?),
+    };
+    Ok(Address {
+        first_name: text(&a.firstname),
+        last_name: text(&a.lastname),
+        company: text(&a.company),
+        street: a
+            .street
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        postcode: text(&a.postcode).unwrap_or_default(),
+        city: text(&a.city).unwrap_or_default(),
+        region: text(&a.region),
+        country,
+        phone: text(&a.telephone),
+    })
+}
+
+/// The tax mode order amounts are read in: the shop's catalog price mode.
+pub fn order_tax_mode(prices_include_tax: bool) -> TaxMode {
+    if prices_include_tax {
+        TaxMode::Inclusive
+    } else {
+        TaxMode::Exclusive
+    }
+}
+
+/// Maps an order. Amounts are taken in `tax_mode` (incl. amounts when inclusive). Rules:
+/// - a child row (`parent_item_id`) is skipped; a configurable parent becomes one line with the
+///   child's SKU and the parent's price; other parents (bundles) keep their own SKU;
+/// - the order-level `discount_amount` (negative in Magento) becomes the positive
+///   `Order.discount`; lines carry no discount, so it is not counted twice;
+/// - shipping becomes a charge when its amount is not zero; its VAT percentage is the line rate
+///   that explains `shipping_tax_amount` (within one cent), else the ratio rounded to 2 decimals;
+/// - a guest's key is `guest:<e-mail lower-cased>`, a registered customer's is the customer id.
+pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Rejection> {
+    let number = text(&o.increment_id).ok_or_else(|| {
+        Rejection::new(
+            format!("order entity {}", o.entity_id),
+            Some("number"),
+            "missing increment_id",
+        )
+    })?;
+    let record = format!("order {number}");
+    let rec = record.as_str();
+    let reject = |field: &str, msg: String| Rejection::new(rec, Some(field), msg);
+    let incl = tax_mode == TaxMode::Inclusive;
+
+    let created_at = o
+        .created_at
+        .as_deref()
+        .and_then(parse_time)
+        .ok_or_else(|| reject("created_at", format!("not a time: {:?}", o.created_at)))?;
+    let modified = o.updated_at.as_deref().and_then(parse_time);
+    let currency = match text(&o.order_currency_code) {
+        None => Currency::eur(),
+        Some(c) => Currency::new(&c).map_err(|e| reject("currency", e.to_string()))?,
+    };
+
+    let billing_wire = o
+        .billing_address
+        .as_ref()
+        .ok_or_else(|| reject("billing", "order has no billing address".into()))?;
+    let billing = address_from_wire(billing_wire, rec, "billing")?;
+    let shipping = match o
+        .extension_attributes
+        .as_ref()
+        .and_then(|e| e.shipping_assignments.first())
+        .and_then(|s| s.shipping.as_ref())
+        .and_then(|s| s.address.as_ref())
+    {
+        Some(a) => Some(address_from_wire(a, rec, "shipping")?),
+        None => None,
+    };
+
+    let mut lines = Vec::new();
+    for item in &o.items {
+        let is_child = item
+            .parent_item_id
+            .is_some_and(|p| o.items.iter().any(|x| x.item_id == Some(p)));
+        if is_child {
+            continue;
+        }
+        let idx = lines.len();
+        let field = |f: &str| format!("lines[{idx}].{f}");
+        let child = match (item.product_type.as_deref(), item.item_id) {
+            (Some("configurable"), Some(id)) => o.items.iter().find(|x| x.parent_item_id == Some(id)),
+            _ => None,
+        };
+        let sku_text = child
+            .and_then(|c| text(&c.sku))
+            .or_else(|| text(&item.sku))
+            .ok_or_else(|| reject(&field("sku"), "missing".into()))?;
+        let sku = Sku::new(sku_text).map_err(|e| reject(&field("sku"), e.to_string()))?;
+        let quantity = item
+            .qty_ordered
+            .ok_or_else(|| reject(&field("quantity"), "missing".into()))?;
+        let unit_price = if incl { item.price_incl_tax } else { item.price }
+            .ok_or_else(|| reject(&field("unit_price"), "missing".into()))?;
+        let row_total = if incl {
+            item.row_total_incl_tax
+        } else {
+            item.row_total
+        }
+        .unwrap_or(quantity * unit_price);
+        lines.push(OrderLine {
+            sku: Some(sku),
+            name: text(&item.name).unwrap_or_default(),
+            quantity,
+            unit_price,
+            vat_percentage: item.tax_percent,
+            discount: Decimal::ZERO,
+            row_total,
+        });
+    }
+
+    let shipping_excl = o.shipping_amount.unwrap_or_default();
+    let shipping_tax = o.shipping_tax_amount;
+    let shipping_amount = if incl {
+        o.shipping_incl_tax
+            .unwrap_or(shipping_excl + shipping_tax.unwrap_or_default())
+    } else {
+        shipping_excl
+    };
+    let shipping_cost = (!shipping_amount.is_zero()).then(|| Charge {
+        description: text(&o.shipping_description).unwrap_or_else(|| "Shipping".into()),
+        amount: shipping_amount,
+        vat_percentage: shipping_tax.and_then(|t| shipping_vat(shipping_excl, t, &lines)),
+    });
+
+    let guest = o.customer_is_guest || o.customer_id.is_none();
+    let email = text(&o.customer_email).or_else(|| text(&billing_wire.email));
+    let key = if guest {
+        let e = email
+            .as_ref()
+            .ok_or_else(|| reject("customer.email", "guest order without e-mail".into()))?;
+        format!("guest:{}", e.to_lowercase())
+    } else {
+        o.customer_id.map(|id| id.to_string()).unwrap_or_default()
+    };
+    let customer = Customer {
+        key,
+        email,
+        first_name: text(&o.customer_firstname).or_else(|| billing.first_name.clone()),
+        last_name: text(&o.customer_lastname).or_else(|| billing.last_name.clone()),
+        company: billing.company.clone(),
+        phone: billing.phone.clone(),
+        vat_number: text(&o.customer_taxvat).or_else(|| text(&billing_wire.vat_id)),
+        kvk_number: None,
+        billing: Some(billing.clone()),
+        shipping: shipping.clone(),
+        is_guest: guest,
+        modified: if guest { modified } else { None },
+    };
+
+    Ok(Order {
+        number,
+        source_id: Some(o.entity_id.to_string()),
+        created_at,
+        modified,
+        status: text(&o.status).unwrap_or_default(),
+        currency,
+        tax_mode,
+        customer,
+        billing,
+        shipping,
+        lines,
+        shipping_cost,
+        payment_cost: None,
+        discount: o.discount_amount.unwrap_or_default().abs(),
+        payment_method: o.payment.as_ref().and_then(|p| text(&p.method)),
+        grand_total: o.grand_total.unwrap_or_default(),
+        tax_total: o.tax_amount.unwrap_or_default(),
+    })
+}
+
+/// The VAT percentage of a shipping charge: a line rate explaining the tax within a cent,
+/// else the ratio rounded to 2 decimals; `None` when there is no excl. amount to relate to.
+pub fn shipping_vat(excl: Decimal, tax: Decimal, lines: &[OrderLine]) -> Option<Decimal> {
+    if excl <= Decimal::ZERO {
+        return None;
+    }
+    if tax.is_zero() {
+        return Some(Decimal::ZERO);
+    }
+    let mut rates: Vec<Decimal> = lines.iter().filter_map(|l| l.vat_percentage).collect();
+    rates.sort();
+    rates.dedup();
+    let cent = Decimal::new(1, 2);
+    rates
+        .into_iter()
+        .rev()
+        .find(|r| (excl * r / Decimal::ONE_HUNDRED - tax).abs() <= cent)
+        .map(|r| r.normalize())
+        .or_else(|| Some(round_money(tax / excl * Decimal::ONE_HUNDRED, 2)))
+}
+
+/// Maps a registered customer; the default billing and shipping addresses come along.
+pub fn customer_from_wire(c: &WireCustomer) -> Result<Customer, Rejection> {
+    let record = format!("customer {}", c.id);
+    let pick = |id: Option<u64>, flag: fn(&WireAddress) -> bool| {
+        c.addresses
+            .iter()
+            .find(|a| id.is_some() && a.id == id)
+            .or_else(|| c.addresses.iter().find(|a| flag(a)))
+    };
+    let billing_wire = pick(c.default_billing, |a| a.default_billing);
+    let billing = billing_wire
+        .map(|a| address_from_wire(a, &record, "billing"))
+        .transpose()?;
+    let shipping = pick(c.default_shipping, |a| a.default_shipping)
+        .map(|a| address_from_wire(a, &record, "shipping"))
+        .transpose()?;
+    Ok(Customer {
+        key: c.id.to_string(),
+        email: text(&c.email),
+        first_name: text(&c.firstname),
+        last_name: text(&c.lastname),
+        company: billing.as_ref().and_then(|b| b.company.clone()),
+        phone: billing.as_ref().and_then(|b| b.phone.clone()),
+        vat_number: text(&c.taxvat).or_else(|| billing_wire.and_then(|a| text(&a.vat_id))),
+        kvk_number: None,
+        billing,
+        shipping,
+        is_guest: false,
+        modified: c.updated_at.as_deref().and_then(parse_time),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Products
+// ---------------------------------------------------------------------------------------------
+
+/// The shop-side rules a product is mapped with.
+#[derive(Debug, Clone, Default)]
+pub struct ProductRules {
+    /// Catalog prices include VAT.
+    pub prices_include_tax: bool,
+    /// Decimals of a converted price.
+    pub price_decimals: u32,
+    /// Normalised VAT percentage -> tax class id; empty: tax classes are not managed.
+    pub tax_classes: BTreeMap<String, u32>,
+}
+
+/// What the shop should hold for a product, before ids are resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredProduct {
+    /// SKU.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// Price in the shop's tax mode.
+    pub price: Decimal,
+    /// 1 enabled, 2 disabled.
+    pub status: u8,
+    /// Weight, when mapped.
+    pub weight: Option<Decimal>,
+    /// Tax class, when tax classes are managed.
+    pub tax_class_id: Option<u32>,
+    /// Category path under the root category (empty: categories are not managed).
+    pub category: Vec<String>,
+    /// Attribute code -> value (labels for select attributes).
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Maps a product to what the shop should hold. The price is converted to the shop's tax mode
+/// with the article's VAT rate, rounded half away from zero to `price_decimals`; a product
+/// without a VAT rate, or whose rate has no tax class, is rejected naming `vat`.
+pub fn desired_product(p: &Product, rules: &ProductRules) -> Result<DesiredProduct, Rejection> {
+    let record = format!("product {}", p.sku);
+    let shop_mode = order_tax_mode(rules.prices_include_tax);
+    let price = if p.tax_mode == shop_mode {
+        p.price.amount
+    } else {
+        let vat = p.vat.as_ref().ok_or_else(|| {
+            Rejection::new(
+                &record,
+                Some("vat"),
+                "no VAT rate: the price cannot be converted to the shop's tax mode",
+            )
+        })?;
+        convert_tax_mode(p.price.amount, p.tax_mode, shop_mode, vat, rules.price_decimals)
+    };
+    let tax_class_id = if rules.tax_classes.is_empty() {
+        None
+    } else {
+        let vat = p
+            .vat
+            .as_ref()
+            .ok_or_else(|| Rejection::new(&record, Some("vat"), "no VAT rate, so no tax class"))?;
+        let key = vat.percentage.normalize().to_string();
+        Some(*rules.tax_classes.get(&key).ok_or_else(|| {
+            Rejection::new(
+                &record,
+                Some("vat"),
+                format!("VAT rate {key}% has no tax class in products.tax_classes"),
+            )
+        })?)
+    };
+    Ok(DesiredProduct {
+        sku: p.sku.to_string(),
+        name: p.name.trim().to_owned(),
+        price,
+        status: if p.active { 1 } else { 2 },
+        weight: p.weight,
+        tax_class_id,
+        category: p.category.iter().map(|c| c.trim().to_owned()).collect(),
+        attributes: p.attributes.clone(),
+    })
+}
+
+/// Which fields differ between two desired states.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Name differs.
+    pub name: bool,
+    /// Price differs.
+    pub price: bool,
+    /// Status differs.
+    pub status: bool,
+    /// Weight differs (and is set now).
+    pub weight: bool,
+    /// Tax class differs (and is set now).
+    pub tax_class: bool,
+    /// Category path differs (and is set now).
+    pub category: bool,
+    /// Attribute codes whose value differs (set now).
+    pub attributes: Vec<String>,
+}
+
+impl Changes {
+    /// Nothing differs.
+    pub fn is_empty(&self) -> bool {
+        *self == Changes::default()
+    }
+}
+
+impl DesiredProduct {
+    /// The fields that differ from what was written before. Fields koppel no longer maps
+    /// (e.g. a weight that became unset) are left alone in the shop.
+    pub fn changes_since(&self, previous: &DesiredProduct) -> Changes {
+        Changes {
+            name: self.name != previous.name,
+            price: self.price != previous.price,
+            status: self.status != previous.status,
+            weight: self.weight.is_some() && self.weight != previous.weight,
+            tax_class: self.tax_class_id.is_some() && self.tax_class_id != previous.tax_class_id,
+            category: !self.category.is_empty() && self.category != previous.category,
+            attributes: self
+                .attributes
+                .iter()
+                .filter(|(k, v)| previous.attributes.get(*k) != Some(v))
+                .map(|(k, _)| k.clone())
+                .collect(),
+        }
+    }
+}
+
+/// Ids resolved in the shop for a desired product.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resolved {
+    /// The category of the path's last element.
+    pub category_id: Option<u64>,
+    /// Attribute code -> value as sent (option id for select attributes).
+    pub attributes: BTreeMap<String, String>,
+}
+
+fn custom(code: &str, value: String) -> CustomAttribute {
+    CustomAttribute {
+        attribute_code: code.to_owned(),
+        value: serde_json::Value::String(value),
+    }
+}
+
+/// A write of only the changed fields (after a previous write whose result is known). When the
+/// category changed, `links` is the new full set of category links.
+pub fn payload_for_changes(
+    d: &DesiredProduct,
+    r: &Resolved,
+    changes: &Changes,
+    links: Option<Vec<u64>>,
+) -> ProductPayload {
+    let mut custom_attributes = Vec::new();
+    if changes.tax_class {
+        if let Some(t) = d.tax_class_id {
+            custom_attributes.push(custom("tax_class_id", t.to_string()));
+        }
+    }
+    for code in &changes.attributes {
+        if let Some(v) = r.attributes.get(code) {
+            custom_attributes.push(custom(code, v.clone()));
+        }
+    }
+    ProductPayload {
+        sku: d.sku.clone(),
+        name: changes.name.then(|| d.name.clone()),
+        price: changes.price.then_some(d.price),
+        status: changes.status.then_some(d.status),
+        weight: if changes.weight { d.weight } else { None },
+        extension_attributes: links.filter(|_| changes.category).map(link_payload),
+        custom_attributes,
+        ..Default::default()
+    }
+}
+
+fn link_payload(ids: Vec<u64>) -> PayloadExtension {
+    PayloadExtension {
+        category_links: ids
+            .into_iter()
+            .map(|category_id| CategoryLink {
+                position: 0,
+                category_id,
+            })
+            .collect(),
+    }
+}
+
+/// The category links after moving a product from `old` (koppel's earlier category, if any)
+/// to `new`: links the merchant added by hand stay.
+pub fn merge_links(current: &[u64], old: Option<u64>, new: u64) -> Vec<u64> {
+    let mut out: Vec<u64> = current
+        .iter()
+        .copied()
+        .filter(|c| Some(*c) != old || *c == new)
+        .collect();
+    if !out.contains(&new) {
+        out.push(new);
+    }
+    out
+}
+
+/// A write of the fields that differ from the product as the shop has it; `old_category` is
+/// koppel's previous category, whose link is replaced.
+pub fn payload_against(
+    d: &DesiredProduct,
+    r: &Resolved,
+    current: &WireProduct,
+    old_category: Option<u64>,
+) -> ProductPayload {
+    let mut custom_attributes = Vec::new();
+    if let Some(t) = d.tax_class_id {
+        if current.attribute("tax_class_id").as_deref() != Some(t.to_string().as_str()) {
+            custom_attributes.push(custom("tax_class_id", t.to_string()));
+        }
+    }
+    for (code, v) in &r.attributes {
+        if current.attribute(code).as_deref() != Some(v.as_str()) {
+            custom_attributes.push(custom(code, v.clone()));
+        }
+    }
+    let links = r.category_id.and_then(|new| {
+        let cur = current.category_ids();
+        let merged = merge_links(&cur, old_category, new);
+        let (mut a, mut b) = (cur, merged.clone());
+        a.sort_unstable();
+        b.sort_unstable();
+        (a != b).then_some(merged)
+    });
+    ProductPayload {
+        sku: d.sku.clone(),
+        name: (current.name.as_deref().map(str::trim) != Some(d.name.as_str())).then(|| d.name.clone()),
+        price: (current.price != Some(d.price)).then_some(d.price),
+        status: (current.status != Some(u64::from(d.status))).then_some(d.status),
+        weight: d.weight.filter(|w| current.weight != Some(*w)),
+        extension_attributes: links.map(link_payload),
+        custom_attributes,
+        ..Default::default()
+    }
+}
+
+/// The full body that creates a product.
+pub fn create_payload(
+    d: &DesiredProduct,
+    r: &Resolved,
+    attribute_set_id: u32,
+    visibility: u8,
+) -> ProductPayload {
+    let mut custom_attributes = Vec::new();
+    if let Some(t) = d.tax_class_id {
+        custom_attributes.push(custom("tax_class_id", t.to_string()));
+    }
+    for (code, v) in &r.attributes {
+        custom_attributes.push(custom(code, v.clone()));
+    }
+    ProductPayload {
+        sku: d.sku.clone(),
+        name: Some(d.name.clone()),
+        attribute_set_id: Some(attribute_set_id),
+        type_id: Some("simple".into()),
+        price: Some(d.price),
+        status: Some(d.status),
+        visibility: Some(visibility),
+        weight: d.weight,
+        extension_attributes: r.category_id.map(|c| link_payload(vec![c])),
+        custom_attributes,
+    }
+}
+
+/// Fills `{name}` placeholders of a comment template; unknown names stay as written.
+pub fn fill_template(template: &str, vars: &[(&str, String)]) -> String {
+    let mut out = template.to_owned();
+    for (k, v) in vars {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    out
+}
+
+/// The stock quantity Magento gets: SnelStart's negative stock is written as 0 (Magento has no
+/// use for a negative source quantity; backorders are a shop setting), and in stock is
+/// quantity > 0.
+pub fn shop_quantity(q: Decimal) -> (Decimal, bool) {
+    let q = q.max(Decimal::ZERO);
+    (q, q > Decimal::ZERO)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use koppel_core::{Money, VatKind, VatRate};
+    use rust_decimal_macros::dec;
+
+    fn wire_order(json: serde_json::Value) -> WireOrder {
+        serde_json::from_str(&json.to_string()).unwrap()
+    }
+
+    fn base_order() -> serde_json::Value {
+        serde_json::json!({
+            "entity_id": 42, "increment_id": "000000042", "status": "processing", "state": "processing",
+            "created_at": "2024-05-01 10:00:00", "updated_at": "2024-05-02 11:30:00",
+            "customer_id": 7, "customer_is_guest": 0, "customer_email": "Jan@Example.nl",
+            "customer_firstname": "Jan", "customer_lastname": "Jansen",
+            "order_currency_code": "EUR",
+            "shipping_amount": 4.13, "shipping_incl_tax": 5.0, "shipping_tax_amount": 0.87,
+            "shipping_description": "Flat Rate - Fixed",
+            "discount_amount": -6.78, "tax_amount": 10.93, "grand_total": 60.27,
+            "items": [
+                {"item_id": 1, "sku": "SHIRT-RED-M", "name": "Shirt", "product_type": "configurable",
+                 "qty_ordered": 2, "price": 16.53, "price_incl_tax": 20.0, "row_total": 33.06,
+                 "row_total_incl_tax": 40.0, "tax_percent": 21, "discount_amount": 6.78},
+                {"item_id": 2, "parent_item_id": 1, "sku": "SHIRT-RED-M", "name": "Shirt red M",
+                 "product_type": "simple", "qty_ordered": 2, "price": 0, "price_incl_tax": 0,
+                 "row_total": 0, "tax_percent": 0},
+                {"item_id": 3, "sku": "TEA-1", "name": "Thee", "product_type": "simple",
+                 "qty_ordered": 1, "price": 11.93, "price_incl_tax": 13.0, "row_total": 11.93,
+                 "row_total_incl_tax": 13.0, "tax_percent": 9}
+            ],
+            "billing_address": {"firstname": "Jan", "lastname": "Jansen", "street": ["Dorpsstraat 1"],
+                "city": "Utrecht", "postcode": "1234 AB", "country_id": "NL", "telephone": "0301234567",
+                "email": "jan@example.nl", "company": "Jansen BV", "vat_id": "NL123456789B01"},
+            "payment": {"method": "checkmo"},
+            "extension_attributes": {"shipping_assignments": [{"shipping": {
+                "address": {"firstname": "Piet", "lastname": "Jansen", "street": ["Kerkweg 2", "bis"],
+                    "city": "Gent", "postcode": "9000", "country_id": "be"},
+                "method": "flatrate_flatrate"}}]}
+        })
+    }
+
+    #[test]
+    fn maps_order_incl_tax_with_configurable_and_discount() {
+        let o = order_from_wire(&wire_order(base_order()), TaxMode::Inclusive).unwrap();
+        assert_eq!(o.number, "000000042");
+        assert_eq!(o.source_id.as_deref(), Some("42"));
+        assert_eq!(o.tax_mode, TaxMode::Inclusive);
+        assert_eq!(o.lines.len(), 2, "the configurable's child row is skipped");
+        assert_eq!(o.lines[0].sku.as_ref().unwrap().as_str(), "SHIRT-RED-M");
+        assert_eq!(o.lines[0].unit_price, dec!(20.0));
+        assert_eq!(o.lines[0].quantity, dec!(2));
+        assert_eq!(o.lines[0].row_total, dec!(40.0));
+        assert_eq!(o.lines[0].discount, dec!(0));
+        assert_eq!(o.lines[1].vat_percentage, Some(dec!(9)));
+        assert_eq!(o.discount, dec!(6.78));
+        let ship = o.shipping_cost.as_ref().unwrap();
+        assert_eq!(ship.amount, dec!(5.0));
+        assert_eq!(ship.vat_percentage, Some(dec!(21)));
+        assert_eq!(ship.description, "Flat Rate - Fixed");
+        assert_eq!(o.grand_total, dec!(60.27));
+        assert_eq!(o.tax_total, dec!(10.93));
+        assert_eq!(o.payment_method.as_deref(), Some("checkmo"));
+        assert_eq!(o.customer.key, "7");
+        assert!(!o.customer.is_guest);
+        assert_eq!(o.customer.vat_number.as_deref(), Some("NL123456789B01"));
+        let s = o.shipping.as_ref().unwrap();
+        assert_eq!(s.country.as_ref().unwrap().as_str(), "BE");
+        assert_eq!(s.street_line(), "Kerkweg 2 bis");
+        assert_eq!(o.billing.city, "Utrecht");
+        assert_eq!(o.created_at.to_rfc3339(), "2024-05-01T10:00:00+00:00");
+        use koppel_core::Record;
+        assert_eq!(o.validate(), Ok(()));
+    }
+
+    #[test]
+    fn maps_order_excl_tax_and_configurable_child_sku() {
+        let mut j = base_order();
+        j["items"][0]["sku"] = "SHIRT".into();
+        let o = order_from_wire(&wire_order(j), TaxMode::Exclusive).unwrap();
+        assert_eq!(o.lines[0].sku.as_ref().unwrap().as_str(), "SHIRT-RED-M");
+        assert_eq!(o.lines[0].unit_price, dec!(16.53));
+        assert_eq!(o.lines[0].row_total, dec!(33.06));
+        assert_eq!(o.shipping_cost.unwrap().amount, dec!(4.13));
+    }
+
+    #[test]
+    fn guest_key_is_lowercased_email() {
+        let mut j = base_order();
+        j["customer_id"] = serde_json::Value::Null;
+        j["customer_is_guest"] = 1.into();
+        let o = order_from_wire(&wire_order(j), TaxMode::Inclusive).unwrap();
+        assert_eq!(o.customer.key, "guest:jan@example.nl");
+        assert!(o.customer.is_guest);
+        assert_eq!(o.customer.billing.as_ref().unwrap().city, "Utrecht");
+        assert_eq!(o.customer.modified, o.modified);
+    }
+
+    #[test]
+    fn malformed_orders_are_rejections_naming_the_field() {
+        let mut j = base_order();
+        j["items"][2]["sku"] = serde_json::Value::Null;
+        let r = order_from_wire(&wire_order(j), TaxMode::Inclusive).unwrap_err();
+        assert_eq!(
+            (r.record.as_str(), r.field.as_deref()),
+            ("order 000000042", Some("lines[1].sku"))
+        );
+        let mut j = base_order();
+        j["billing_address"]["country_id"] = "Nederland".into();
+        let r = order_from_wire(&wire_order(j), TaxMode::Inclusive).unwrap_err();
+        assert_eq!(r.field.as_deref(), Some("billing.country"));
+        let mut j = base_order();
+        j["extension_attributes"]["shipping_assignments"][0]["shipping"]["address"]["country_id"] =
+            "ZZ".into();
+        let r = order_from_wire(&wire_order(j), TaxMode::Inclusive).unwrap_err();
+        assert_eq!(
+            r.to_string(),
+            "order 000000042: shipping.country: unknown country \"ZZ\""
+        );
+        let mut j = base_order();
+        j["created_at"] = "yesterday".into();
+        assert_eq!(
+            order_from_wire(&wire_order(j), TaxMode::Inclusive)
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("created_at")
+        );
+        // a missing country passes mapping and fails validation, naming the field
+        let mut j = base_order();
+        j["billing_address"]["country_id"] = serde_json::Value::Null;
+        let o = order_from_wire(&wire_order(j), TaxMode::Inclusive).unwrap();
+        use koppel_core::Record;
+        assert_eq!(o.validate().unwrap_err().field, "billing.country");
+    }
+
+    #[test]
+    fn shipping_vat_prefers_a_line_rate() {
+        let line = |v| OrderLine {
+            sku: None,
+            name: String::new(),
+            quantity: dec!(1),
+            unit_price: dec!(1),
+            vat_percentage: Some(v),
+            discount: dec!(0),
+            row_total: dec!(1),
+        };
+        assert_eq!(
+            shipping_vat(dec!(4.13), dec!(0.87), &[line(dec!(9)), line(dec!(21.00))]),
+            Some(dec!(21))
+        );
+        assert_eq!(
+            shipping_vat(dec!(10), dec!(0.55), &[line(dec!(21))]),
+            Some(dec!(5.50))
+        );
+        assert_eq!(shipping_vat(dec!(0), dec!(0), &[]), None);
+        assert_eq!(shipping_vat(dec!(5), dec!(0), &[]), Some(dec!(0)));
+    }
+
+    #[test]
+    fn countries_are_checked_against_iso_list() {
+        assert_eq!(COUNTRIES.split(' ').count(), 250);
+        assert_eq!(country("nl").unwrap().as_str(), "NL");
+        assert!(country("ZZ").is_none() && country("NLD").is_none() && country("").is_none());
+    }
+
+    #[test]
+    fn maps_registered_customer_with_default_addresses() {
+        let c: WireCustomer = serde_json::from_value(serde_json::json!({
+            "id": 7, "email": "jan@example.nl", "firstname": "Jan", "lastname": "Jansen",
+            "taxvat": "NL1B01", "updated_at": "2024-05-02 11:30:00",
+            "default_billing": "11", "default_shipping": "12",
+            "addresses": [
+                {"id": 12, "street": ["Kerkweg 2"], "city": "Gent", "postcode": "9000", "country_id": "BE"},
+                {"id": 11, "company": "Jansen BV", "telephone": "030", "street": ["Dorpsstraat 1"],
+                 "city": "Utrecht", "postcode": "1234 AB", "country_id": "NL",
+                 "region": {"region": "Utrecht", "region_code": "UT", "region_id": 0}}
+            ]
+        }))
+        .unwrap();
+        let m = customer_from_wire(&c).unwrap();
+        assert_eq!(m.key, "7");
+        assert_eq!(m.company.as_deref(), Some("Jansen BV"));
+        assert_eq!(m.billing.as_ref().unwrap().region.as_deref(), Some("Utrecht"));
+        assert_eq!(m.shipping.as_ref().unwrap().city, "Gent");
+        assert_eq!(m.modified.unwrap().to_rfc3339(), "2024-05-02T11:30:00+00:00");
+    }
+
+    fn product() -> Product {
+        Product {
+            sku: Sku::new("KP-0001").unwrap(),
+            name: "Koffiebonen".into(),
+            price: Money::eur(dec!(8.26)),
+            tax_mode: TaxMode::Exclusive,
+            vat: Some(VatRate::new(dec!(21.00), Some(VatKind::Hoog)).unwrap()),
+            active: true,
+            unit: None,
+            weight: Some(dec!(0.5)),
+            category: vec!["Koffie".into(), "Bonen".into()],
+            attributes: [("color".to_string(), "Rood".to_string())].into(),
+            source_id: None,
+            modified: None,
+        }
+    }
+
+    fn rules(incl: bool) -> ProductRules {
+        ProductRules {
+            prices_include_tax: incl,
+            price_decimals: 2,
+            tax_classes: [("21".to_string(), 2), ("9".to_string(), 5)].into(),
+        }
+    }
+
+    #[test]
+    fn product_price_follows_shop_tax_mode_and_tax_class_table() {
+        let d = desired_product(&product(), &rules(true)).unwrap();
+        assert_eq!(d.price, dec!(9.99)); // 8.26 * 1.21 = 9.9946 -> 9.99
+        assert_eq!(d.tax_class_id, Some(2));
+        assert_eq!(d.status, 1);
+        let d = desired_product(&product(), &rules(false)).unwrap();
+        assert_eq!(d.price, dec!(8.26));
+        let mut p = product();
+        p.vat = Some(VatRate::new(dec!(6), None).unwrap());
+        let r = desired_product(&p, &rules(false)).unwrap_err();
+        assert_eq!(r.field.as_deref(), Some("vat"));
+        assert!(r.message.contains("6%"), "{r}");
+        let mut p = product();
+        p.vat = None;
+        assert_eq!(
+            desired_product(&p, &rules(true)).unwrap_err().field.as_deref(),
+            Some("vat")
+        );
+        p.active = false;
+        let no_classes = ProductRules {
+            tax_classes: BTreeMap::new(),
+            ..rules(false)
+        };
+        let d = desired_product(&p, &no_classes).unwrap();
+        assert_eq!((d.tax_class_id, d.status), (None, 2));
+    }
+
+    #[test]
+    fn only_changed_fields_are_sent() {
+        let prev = desired_product(&product(), &rules(true)).unwrap();
+        assert!(prev.changes_since(&prev).is_empty());
+        let mut p = product();
+        p.price = Money::eur(dec!(9.00));
+        p.attributes.insert("color".into(), "Blauw".into());
+        let d = desired_product(&p, &rules(true)).unwrap();
+        let ch = d.changes_since(&prev);
+        assert_eq!(
+            ch,
+            Changes {
+                price: true,
+                attributes: vec!["color".into()],
+                ..Default::default()
+            }
+        );
+        let r = Resolved {
+            category_id: Some(5),
+            attributes: [("color".to_string(), "52".to_string())].into(),
+        };
+        let payload = payload_for_changes(&d, &r, &ch, None);
+        assert_eq!(
+            serde_json::to_value(&payload).unwrap(),
+            serde_json::json!({"sku": "KP-0001", "price": 10.89,
+                "custom_attributes": [{"attribute_code": "color", "value": "52"}]})
+        );
+    }
+
+    #[test]
+    fn payload_against_current_product() {
+        let d = desired_product(&product(), &rules(true)).unwrap();
+        let r = Resolved {
+            category_id: Some(5),
+            attributes: [("color".to_string(), "52".to_string())].into(),
+        };
+        let current: WireProduct = serde_json::from_value(serde_json::json!({
+            "id": 1, "sku": "KP-0001", "name": "Koffiebonen", "price": 9.99, "status": 1, "weight": "0.5000",
+            "extension_attributes": {"category_links": [{"position": 0, "category_id": "5"}]},
+            "custom_attributes": [{"attribute_code": "tax_class_id", "value": "2"},
+                                  {"attribute_code": "color", "value": "52"}]
+        }))
+        .unwrap();
+        assert!(!payload_against(&d, &r, &current, None).has_changes());
+        let current: WireProduct = serde_json::from_value(serde_json::json!({
+            "sku": "KP-0001", "name": "Oud", "price": "9.99", "status": 2,
+            "extension_attributes": {"category_links": [{"category_id": "3"}, {"category_id": "9"}]},
+            "custom_attributes": [{"attribute_code": "tax_class_id", "value": "5"}]
+        }))
+        .unwrap();
+        let p = payload_against(&d, &r, &current, Some(3));
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            serde_json::json!({"sku": "KP-0001", "name": "Koffiebonen", "status": 1, "weight": 0.5,
+                "extension_attributes": {"category_links": [{"position": 0, "category_id": "9"},
+                                                            {"position": 0, "category_id": "5"}]},
+                "custom_attributes": [{"attribute_code": "tax_class_id", "value": "2"},
+                                      {"attribute_code": "color", "value": "52"}]})
+        );
+        let c = create_payload(&d, &r, 4, 4);
+        assert_eq!(c.type_id.as_deref(), Some("simple"));
+        assert_eq!(
+            (c.attribute_set_id, c.visibility, c.price),
+            (Some(4), Some(4), Some(dec!(9.99)))
+        );
+    }
+
+    #[test]
+    fn negative_stock_is_written_as_zero() {
+        assert_eq!(shop_quantity(dec!(-3)), (dec!(0), false));
+        assert_eq!(shop_quantity(dec!(0)), (dec!(0), false));
+        assert_eq!(shop_quantity(dec!(2.5)), (dec!(2.5), true));
+    }
+
+    #[test]
+    fn times_are_utc_magento_format() {
+        let t = parse_time("2024-05-01 10:00:00").unwrap();
+        assert_eq!(
+            format_time(t + chrono::Duration::milliseconds(900)),
+            "2024-05-01 10:00:00"
+        );
+        assert_eq!(parse_time("2024-05-01T12:00:00+02:00"), Some(t));
+        assert_eq!(parse_time("1 mei"), None);
+    }
+
+    #[test]
+    fn templates_fill_placeholders() {
+        assert_eq!(
+            fill_template(
+                "inv {invoice}: {amount} {x}",
+                &[("invoice", "F1".into()), ("amount", "EUR 3".into())]
+            ),
+            "inv F1: EUR 3 {x}"
+        );
+    }
+}

@@ -5,5 +5,6 @@
 #![warn(missing_docs)]
 
 pub mod control;
+pub mod magento;
 pub mod seed;
 pub mod snelstart;

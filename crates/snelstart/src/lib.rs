@@ -1,1 +1,71 @@
-//! koppel snelstart
+//! koppel-snelstart: the connector for the SnelStart B2B API v2.
+//!
+//! It reads articles (as products and stock levels) and sales invoices (as open amounts and
+//! payment statuses) from one administration, and writes shop customers as relaties and shop
+//! orders as verkooporders, exactly once (keyed by `orderreferentie`).
+//!
+//! - [`Config`]: the `[pairs.<name>.accounting]` table (`type = "snelstart"`), see
+//!   [`config::EXAMPLE_CONFIG`].
+//! - [`SnelStartConnector`]: the [`koppel_core::Connector`]; its [`connector::Inner`]
+//!   implements every source and sink.
+//! - [`client`]: token auth, paging and the error classifier; [`mapping`]: the pure wire <->
+//!   canonical functions; [`models`]: the wire types.
+//!
+//! Registered in the connector registry as `snelstart` (role accounting).
+
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod config;
+pub mod connector;
+pub mod mapping;
+pub mod models;
+
+use std::sync::Arc;
+
+use koppel_core::{Capabilities, Connector, ConnectorContext, ConnectorDescriptor, Kind, Result, Role};
+
+pub use client::SnelStartClient;
+pub use config::{Config, EXAMPLE_CONFIG};
+pub use connector::SnelStartConnector;
+
+/// What the connector reads and writes.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    sources: &[
+        Kind::Product,
+        Kind::StockLevel,
+        Kind::OpenAmount,
+        Kind::PaymentStatus,
+    ],
+    sinks: &[Kind::Customer, Kind::Order],
+};
+
+fn schema() -> schemars::Schema {
+    schemars::schema_for!(Config)
+}
+
+fn example() -> &'static str {
+    EXAMPLE_CONFIG
+}
+
+fn validate(value: &serde_json::Value) -> Result<()> {
+    Config::from_json(value.clone()).map(|_| ())
+}
+
+fn factory(value: serde_json::Value, _ctx: &ConnectorContext) -> Result<Arc<dyn Connector>> {
+    let config = Config::from_json(value)?;
+    Ok(Arc::new(SnelStartConnector::new(config)?))
+}
+
+koppel_core::reexports::inventory::submit! {
+    ConnectorDescriptor {
+        name: "snelstart",
+        role: Role::Accounting,
+        description: "SnelStart B2B API v2: articles, stock, relaties, verkooporders, open amounts and payments",
+        capabilities: CAPABILITIES,
+        config_schema: schema,
+        example_config: example,
+        validate,
+        factory,
+    }
+}

@@ -1,0 +1,844 @@
+//! The SnelStart connector: `Source<Product>`, `Source<StockLevel>`, `Source<OpenAmount>`,
+//! `Source<PaymentStatus>`, `Sink<Customer>` and `Sink<Order>` over one administration.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use koppel_core::http::{Safety, StatsSnapshot};
+use koppel_core::{
+    CheckReport, Connector, Customer, Dependency, Endpoints, Error, OpenAmount, Order, Page, PaymentStatus,
+    Product, ReadRequest, Record, Rejection, Result, Sink, Source, StockLevel, WriteItem, WriteOutcome,
+};
+use serde_json::Value;
+
+use crate::client::{Query, SnelStartClient};
+use crate::config::{Config, GuestPolicy, MatchKey, StockKind};
+use crate::mapping::{self, LineArticle, OrderInputs, RefData};
+use crate::models::{
+    Artikel, BtwTarief, CompanyInfo, Land, Omzetgroep, Relatie, Verkoopfactuur, Verkooporder,
+};
+
+/// Pages at most this many times through a lookup list (a safety stop).
+const MAX_LOOKUP_PAGES: usize = 200;
+
+const FILTER_UNKNOWN: u8 = 0;
+const FILTER_WORKS: u8 = 1;
+const FILTER_REFUSED: u8 = 2;
+
+/// A value cached until a deadline.
+struct Timed<T> {
+    at: Instant,
+    value: T,
+}
+
+/// One SnelStart administration. Cheap to clone.
+#[derive(Clone)]
+pub struct SnelStartConnector {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SnelStartConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnelStartConnector").finish_non_exhaustive()
+    }
+}
+
+/// The shared state behind every endpoint.
+pub struct Inner {
+    config: Config,
+    client: SnelStartClient,
+    ttl: Duration,
+    refdata: tokio::sync::Mutex<Option<Timed<Arc<RefData>>>>,
+    /// artikelcode -> article
+    articles_by_code: Mutex<HashMap<String, Timed<Artikel>>>,
+    /// article GUID (lower case) -> article
+    articles_by_id: Mutex<HashMap<String, Timed<Artikel>>>,
+    /// verkooporder GUID (lower case) -> its orderreferentie
+    order_refs: Mutex<HashMap<String, Option<String>>>,
+    /// GUID of the verzameldebiteur
+    collective: tokio::sync::Mutex<Option<String>>,
+    /// Whether `$filter=Orderreferentie eq '…'` is accepted.
+    orderref_filter: AtomicU8,
+}
+
+impl SnelStartConnector {
+    /// Builds the connector (no I/O).
+    pub fn new(config: Config) -> Result<Self> {
+        config.validate()?;
+        let client = SnelStartClient::new(&config)?;
+        Ok(SnelStartConnector {
+            inner: Arc::new(Inner {
+                ttl: Duration::from_secs(config.reference_ttl_secs),
+                config,
+                client,
+                refdata: tokio::sync::Mutex::new(None),
+                articles_by_code: Mutex::default(),
+                articles_by_id: Mutex::default(),
+                order_refs: Mutex::default(),
+                collective: tokio::sync::Mutex::new(None),
+                orderref_filter: AtomicU8::new(FILTER_UNKNOWN),
+            }),
+        })
+    }
+
+    /// The shared state (implements every source and sink).
+    pub fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
+    /// The HTTP client.
+    pub fn client(&self) -> &SnelStartClient {
+        &self.inner.client
+    }
+}
+
+fn page_skip(request: &ReadRequest) -> Result<u64> {
+    match &request.page {
+        None => Ok(0),
+        Some(p) => p
+            .parse()
+            .map_err(|_| Error::internal(format!("page token {p:?} is not a SnelStart page offset"))),
+    }
+}
+
+fn next_token(skip: u64, top: u32, got: usize) -> Option<String> {
+    (got >= top as usize).then(|| (skip + u64::from(top)).to_string())
+}
+
+fn item_label(kind: &str, v: &Value) -> String {
+    let id = ["artikelcode", "factuurnummer", "id"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_str))
+        .unwrap_or("(unknown)");
+    format!("{kind} {id}")
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Inner {
+    fn fresh(&self, at: Instant) -> bool {
+        at.elapsed() < self.ttl
+    }
+
+    /// Reference data, read once per TTL.
+    pub async fn refdata(&self) -> Result<Arc<RefData>> {
+        let mut guard = self.refdata.lock().await;
+        if let Some(t) = guard.as_ref() {
+            if self.fresh(t.at) {
+                return Ok(t.value.clone());
+            }
+        }
+        let c = &self.client;
+        let groups: Vec<Omzetgroep> = c.get("/artikelomzetgroepen", "/artikelomzetgroepen").await?;
+        let tarieven: Vec<BtwTarief> = c.get("/btwtarieven", "/btwtarieven").await?;
+        let landen: Vec<Land> = c.get("/landen", "/landen").await?;
+        let company: CompanyInfo = c.get("/companyInfo", "/companyInfo").await?;
+        let refs = Arc::new(RefData::new(groups, tarieven, landen, &company));
+        *guard = Some(Timed {
+            at: Instant::now(),
+            value: refs.clone(),
+        });
+        Ok(refs)
+    }
+
+    fn remember_article(&self, a: &Artikel) {
+        let now = Instant::now();
+        if let Some(code) = &a.artikelcode {
+            lock(&self.articles_by_code).insert(
+                code.clone(),
+                Timed {
+                    at: now,
+                    value: a.clone(),
+                },
+            );
+        }
+        if let Some(id) = &a.id {
+            lock(&self.articles_by_id).insert(
+                id.to_ascii_lowercase(),
+                Timed {
+                    at: now,
+                    value: a.clone(),
+                },
+            );
+        }
+    }
+
+    /// An article by its code (`$filter=Artikelcode eq '…'`), cached; `None` when unknown.
+    pub async fn article_by_code(&self, code: &str) -> Result<Option<Artikel>> {
+        if let Some(t) = lock(&self.articles_by_code).get(code) {
+            if self.fresh(t.at) {
+                return Ok(Some(t.value.clone()));
+            }
+        }
+        let q = Query {
+            filter: Some(format!("Artikelcode eq {}", mapping::odata_string(code))),
+            select: None,
+            skip: 0,
+            top: 2,
+        };
+        let items = self.client.list_page("/artikelen", &q).await?;
+        let found = items
+            .into_iter()
+            .filter_map(|v| serde_json::from_value::<Artikel>(v).ok())
+            .find(|a| a.artikelcode.as_deref() == Some(code));
+        if let Some(a) = &found {
+            self.remember_article(a);
+        }
+        Ok(found)
+    }
+
+    /// An article by GUID, cached; `None` when SnelStart does not know it.
+    pub async fn article_by_id(&self, id: &str) -> Result<Option<Artikel>> {
+        if let Some(t) = lock(&self.articles_by_id).get(&id.to_ascii_lowercase()) {
+            if self.fresh(t.at) {
+                return Ok(Some(t.value.clone()));
+            }
+        }
+        match self
+            .client
+            .get::<Artikel>(&format!("/artikelen/{id}"), "/artikelen/{id}")
+            .await
+        {
+            Ok(a) => {
+                self.remember_article(&a);
+                Ok(Some(a))
+            }
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn read_articles(
+        &self,
+        request: &ReadRequest,
+        select: Option<&str>,
+        filter: Option<String>,
+    ) -> Result<(Vec<Value>, Option<String>)> {
+        let skip = page_skip(request)?;
+        let top = self.config.article_page_size;
+        let q = Query {
+            filter,
+            select: select.map(str::to_owned),
+            skip,
+            top,
+        };
+        let items = self.client.list_page("/artikelen", &q).await?;
+        let next = next_token(skip, top, items.len());
+        Ok((items, next))
+    }
+
+    /// The orderreferentie of a verkooporder (GET, cached).
+    async fn order_reference(&self, id: &str) -> Result<Option<String>> {
+        let key = id.to_ascii_lowercase();
+        if let Some(r) = lock(&self.order_refs).get(&key) {
+            return Ok(r.clone());
+        }
+        let r = match self
+            .client
+            .get::<Verkooporder>(&format!("/verkooporders/{id}"), "/verkooporders/{id}")
+            .await
+        {
+            Ok(o) => o
+                .orderreferentie
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()),
+            Err(Error::NotFound { .. }) => {
+                tracing::debug!(verkooporder = id, "linked verkooporder not found");
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        lock(&self.order_refs).insert(key, r.clone());
+        Ok(r)
+    }
+
+    /// One page of invoices with the shop order numbers they cover.
+    async fn read_invoices(
+        &self,
+        request: &ReadRequest,
+    ) -> Result<(
+        Vec<std::result::Result<(Verkoopfactuur, Vec<String>), Rejection>>,
+        Option<String>,
+    )> {
+        let skip = page_skip(request)?;
+        let top = self.config.page_size;
+        let q = Query {
+            filter: mapping::modified_filter(request.since, request.until),
+            select: None,
+            skip,
+            top,
+        };
+        let items = self.client.list_page("/verkoopfacturen", &q).await?;
+        let next = next_token(skip, top, items.len());
+        let mut out = Vec::with_capacity(items.len());
+        for v in items {
+            let label = item_label("invoice", &v);
+            let inv: Verkoopfactuur = match serde_json::from_value(v) {
+                Ok(i) => i,
+                Err(e) => {
+                    out.push(Err(Rejection::new(label, None, format!("unreadable: {e}"))));
+                    continue;
+                }
+            };
+            let mut numbers = Vec::new();
+            for o in inv.verkoop_orders.iter().flatten() {
+                if let Some(id) = o.id.as_deref() {
+                    if let Some(n) = self.order_reference(id).await? {
+                        if !numbers.contains(&n) {
+                            numbers.push(n);
+                        }
+                    }
+                }
+            }
+            if numbers.is_empty() {
+                tracing::debug!(invoice = %label, "skipped: no linked verkooporder with an orderreferentie");
+                continue;
+            }
+            out.push(Ok((inv, numbers)));
+        }
+        Ok((out, next))
+    }
+
+    /// One page of invoices mapped with `map`, one record per shop order each invoice covers.
+    async fn invoice_page<R>(
+        &self,
+        request: &ReadRequest,
+        map: fn(&Verkoopfactuur, &str) -> std::result::Result<R, Rejection>,
+    ) -> Result<Page<R>> {
+        let (invoices, next) = self.read_invoices(request).await?;
+        let mut items = Vec::new();
+        for inv in invoices {
+            match inv {
+                Err(r) => items.push(Err(r)),
+                Ok((f, numbers)) => items.extend(numbers.iter().map(|n| map(&f, n))),
+            }
+        }
+        Ok(Page { items, next })
+    }
+
+    // --- customers -------------------------------------------------------------------------
+
+    async fn relatie_json(&self, id: &str) -> Result<Option<Value>> {
+        match self
+            .client
+            .get::<Value>(&format!("/relaties/{id}"), "/relaties/{id}")
+            .await
+        {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn match_filter(key: MatchKey, c: &Customer) -> Option<String> {
+        let (field, value) = match key {
+            MatchKey::Email => (
+                "Email",
+                c.email
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())?
+                    .to_owned(),
+            ),
+            MatchKey::VatNumber => (
+                "BtwNummer",
+                mapping::normalize_vat_number(c.vat_number.as_deref()?)?,
+            ),
+            MatchKey::KvkNumber => {
+                let k = mapping::normalize_kvk(c.kvk_number.as_deref()?);
+                if k.is_empty() {
+                    return None;
+                }
+                ("KvkNummer", k)
+            }
+        };
+        Some(format!(
+            "{field} eq {} and Relatiesoort/any(r:r eq 'Klant')",
+            mapping::odata_string(&value)
+        ))
+    }
+
+    /// The first active Klant relatie matching the customer by the configured keys.
+    async fn match_relatie(&self, c: &Customer) -> Result<Option<(String, Value)>> {
+        for key in &self.config.customers.match_order {
+            let Some(filter) = Self::match_filter(*key, c) else {
+                continue;
+            };
+            let q = Query {
+                filter: Some(filter),
+                select: None,
+                skip: 0,
+                top: 10,
+            };
+            let items = self.client.list_page("/relaties", &q).await?;
+            for v in items {
+                let Ok(r) = serde_json::from_value::<Relatie>(v.clone()) else {
+                    continue;
+                };
+                let klant = r
+                    .relatiesoort
+                    .as_ref()
+                    .is_none_or(|s| s.iter().any(|k| k == "Klant"));
+                if klant && r.nonactief != Some(true) {
+                    if let Some(id) = r.id {
+                        tracing::debug!(customer = %c.label(), by = ?key, relatie = %id, "matched existing relatie");
+                        return Ok(Some((id, v)));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The verzameldebiteur's GUID (looked up once by relatiecode).
+    async fn collective_relatie(&self) -> Result<String> {
+        let mut guard = self.collective.lock().await;
+        if let Some(id) = guard.as_ref() {
+            return Ok(id.clone());
+        }
+        let code = self.config.customers.collective_relatie_code.ok_or_else(|| {
+            Error::config(
+                "customers.collective_relatie_code",
+                "required when guests = \"collective\"",
+            )
+        })?;
+        let q = Query {
+            filter: Some(format!("Relatiecode eq {code}")),
+            select: None,
+            skip: 0,
+            top: 2,
+        };
+        let items = self.client.list_page("/relaties", &q).await?;
+        let id = items
+            .into_iter()
+            .filter_map(|v| serde_json::from_value::<Relatie>(v).ok())
+            .find(|r| r.relatiecode == Some(code))
+            .and_then(|r| r.id)
+            .ok_or_else(|| {
+                Error::config(
+                    "customers.collective_relatie_code",
+                    format!("no relatie with relatiecode {code} in this administration"),
+                )
+            })?;
+        *guard = Some(id.clone());
+        Ok(id)
+    }
+
+    async fn update_relatie(
+        &self,
+        id: &str,
+        existing: &Value,
+        desired: &crate::models::RelatieWrite,
+    ) -> Result<WriteOutcome> {
+        match mapping::merge_relatie(existing, desired) {
+            None => Ok(WriteOutcome::Unchanged {
+                target_id: id.to_owned(),
+            }),
+            Some(body) => {
+                self.client
+                    .put(&format!("/relaties/{id}"), "/relaties/{id}", &body)
+                    .await?;
+                Ok(WriteOutcome::Updated {
+                    target_id: id.to_owned(),
+                })
+            }
+        }
+    }
+
+    // --- orders ----------------------------------------------------------------------------
+
+    /// Finds a verkooporder by `orderreferentie`: with `$filter`, or, when SnelStart refuses
+    /// that filter, by paging through orders changed since a few days before the shop order.
+    pub async fn find_order(&self, o: &Order) -> Result<Option<String>> {
+        let number = o.number.trim();
+        if self.orderref_filter.load(Ordering::Relaxed) != FILTER_REFUSED {
+            let q = Query {
+                filter: Some(format!("Orderreferentie eq {}", mapping::odata_string(number))),
+                select: None,
+                skip: 0,
+                top: 10,
+            };
+            match self.client.list_page("/verkooporders", &q).await {
+                Ok(items) => {
+                    self.orderref_filter.store(FILTER_WORKS, Ordering::Relaxed);
+                    return Ok(first_with_reference(items, number));
+                }
+                Err(Error::Rejected(r)) if self.orderref_filter.load(Ordering::Relaxed) == FILTER_UNKNOWN => {
+                    tracing::warn!(reason = %r, "SnelStart refuses $filter on Orderreferentie; falling back to paging through recent orders");
+                    self.orderref_filter.store(FILTER_REFUSED, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let since = o.created_at - chrono::Duration::days(i64::from(self.config.orders.lookup_fallback_days));
+        let q = Query {
+            filter: mapping::modified_filter(Some(since), None),
+            select: Some("Id,Orderreferentie".to_owned()),
+            skip: 0,
+            top: self.config.page_size,
+        };
+        let items = self
+            .client
+            .list_all("/verkooporders", q, MAX_LOOKUP_PAGES)
+            .await?;
+        Ok(first_with_reference(items, number))
+    }
+
+    async fn charge_article(
+        &self,
+        path: &str,
+        code: Option<&str>,
+        date: chrono::NaiveDate,
+        refs: &RefData,
+    ) -> Result<Option<LineArticle>> {
+        let Some(code) = code else { return Ok(None) };
+        let a = self
+            .article_by_code(code)
+            .await?
+            .ok_or_else(|| Error::config(path, format!("article {code:?} does not exist in SnelStart")))?;
+        let vat = refs
+            .article_vat(&a, date)
+            .map_err(|m| Error::config(path, format!("article {code}: {m}")))?;
+        let id =
+            a.id.ok_or_else(|| Error::protocol(format!("article {code} has no id")))?;
+        Ok(Some(LineArticle {
+            id,
+            code: code.to_owned(),
+            vat,
+        }))
+    }
+}
+
+fn first_with_reference(items: Vec<Value>, number: &str) -> Option<String> {
+    items.into_iter().find_map(|v| {
+        let o: Verkooporder = serde_json::from_value(v).ok()?;
+        (o.orderreferentie.as_deref().map(str::trim) == Some(number))
+            .then_some(o.id)
+            .flatten()
+    })
+}
+
+#[async_trait]
+impl Source<Product> for Inner {
+    async fn read(&self, request: &ReadRequest) -> Result<Page<Product>> {
+        let filter = mapping::modified_filter(request.since, request.until);
+        let (items, next) = self.read_articles(request, None, filter).await?;
+        let refs = self.refdata().await?;
+        let today = mapping::today_nl();
+        let items = items
+            .into_iter()
+            .map(|v| {
+                let label = item_label("article", &v);
+                let a: Artikel = serde_json::from_value(v)
+                    .map_err(|e| Rejection::new(&label, None, format!("unreadable: {e}")))?;
+                self.remember_article(&a);
+                mapping::article_to_product(&a, &refs, &self.config.products, today)
+            })
+            .collect();
+        Ok(Page { items, next })
+    }
+}
+
+#[async_trait]
+impl Source<StockLevel> for Inner {
+    async fn read(&self, request: &ReadRequest) -> Result<Page<StockLevel>> {
+        let cfg = &self.config.stock;
+        let select = match cfg.kind {
+            StockKind::Technical => "Id,Artikelcode,ModifiedOn,VoorraadControle,TechnischeVoorraad",
+            StockKind::Free => "Id,Artikelcode,ModifiedOn,VoorraadControle,VrijeVoorraad",
+        };
+        let filter = if cfg.incremental {
+            mapping::modified_filter(request.since, request.until)
+        } else {
+            None
+        };
+        let (items, next) = self.read_articles(request, Some(select), filter).await?;
+        let items = items
+            .into_iter()
+            .filter_map(|v| {
+                let label = item_label("article", &v);
+                match serde_json::from_value::<Artikel>(v) {
+                    Err(e) => Some(Err(Rejection::new(&label, None, format!("unreadable: {e}")))),
+                    Ok(a) => mapping::article_to_stock(&a, cfg.kind, cfg.skip_untracked).transpose(),
+                }
+            })
+            .collect();
+        Ok(Page { items, next })
+    }
+}
+
+#[async_trait]
+impl Source<OpenAmount> for Inner {
+    async fn read(&self, request: &ReadRequest) -> Result<Page<OpenAmount>> {
+        self.invoice_page(request, mapping::invoice_to_open_amount).await
+    }
+}
+
+#[async_trait]
+impl Source<PaymentStatus> for Inner {
+    async fn read(&self, request: &ReadRequest) -> Result<Page<PaymentStatus>> {
+        self.invoice_page(request, mapping::invoice_to_payment).await
+    }
+}
+
+#[async_trait]
+impl Sink<Customer> for Inner {
+    async fn write(&self, item: &WriteItem<Customer>) -> Result<WriteOutcome> {
+        let c = &item.record;
+        if c.is_guest && self.config.customers.guests == GuestPolicy::Collective {
+            let id = self.collective_relatie().await?;
+            return Ok(WriteOutcome::Unchanged { target_id: id });
+        }
+        let refs = self.refdata().await?;
+        let desired = mapping::customer_to_relatie(c, &refs).map_err(Error::Rejected)?;
+        if let Some(id) = &item.target_id {
+            match self.relatie_json(id).await? {
+                Some(existing) => return self.update_relatie(id, &existing, &desired).await,
+                None => {
+                    tracing::info!(customer = %c.label(), relatie = %id, "bound relatie no longer exists; matching again")
+                }
+            }
+        }
+        if let Some((id, existing)) = self.match_relatie(c).await? {
+            return self.update_relatie(&id, &existing, &desired).await;
+        }
+        let created = self
+            .client
+            .post("/relaties", &desired, Safety::NonIdempotent)
+            .await
+            .map_err(|e| with_record(e, &c.label()))?;
+        match created.as_ref().and_then(|v| v.get("id")).and_then(Value::as_str) {
+            Some(id) => Ok(WriteOutcome::Created { target_id: id.to_owned() }),
+            None => match self.match_relatie(c).await? {
+                Some((id, _)) => Ok(WriteOutcome::Created { target_id: id }),
+                None => Err(Error::Uncertain {
+                    message: format!("{}: POST /relaties answered without an id and the relatie cannot be found by its keys", c.label()),
+                }),
+            },
+        }
+    }
+
+    async fn lookup(&self, record: &Customer) -> Result<Option<String>> {
+        if record.is_guest && self.config.customers.guests == GuestPolicy::Collective {
+            return self.collective_relatie().await.map(Some);
+        }
+        Ok(self.match_relatie(record).await?.map(|(id, _)| id))
+    }
+}
+
+fn with_record(e: Error, label: &str) -> Error {
+    match e {
+        Error::Rejected(r) => Error::Rejected(r.for_record(label)),
+        other => other,
+    }
+}
+
+#[async_trait]
+impl Sink<Order> for Inner {
+    async fn write(&self, item: &WriteItem<Order>) -> Result<WriteOutcome> {
+        let o = &item.record;
+        let label = o.label();
+        if let Some(id) = &item.target_id {
+            // SnelStart cannot edit an order that is not a quote (VOR-0015): never re-post.
+            return Ok(WriteOutcome::Unchanged {
+                target_id: id.clone(),
+            });
+        }
+        o.validate()?;
+        let relatie_id = item.refs.get("customer").cloned().ok_or_else(|| {
+            Error::rejected(
+                &label,
+                Some("customer"),
+                "the buyer has no relatie in SnelStart (dependency not resolved)",
+            )
+        })?;
+        if self.config.orders.lookup_before_create {
+            if let Some(id) = self.find_order(o).await? {
+                tracing::info!(order = %label, verkooporder = %id, "already in SnelStart (orderreferentie); not posting again");
+                return Ok(WriteOutcome::Unchanged { target_id: id });
+            }
+        }
+        let refs = self.refdata().await?;
+        let date = mapping::order_date(o);
+        let mut lines = Vec::with_capacity(o.lines.len());
+        for (i, line) in o.lines.iter().enumerate() {
+            let field = format!("lines[{i}].sku");
+            let sku = line
+                .sku
+                .as_ref()
+                .ok_or_else(|| Error::rejected(&label, Some(&field), "missing"))?;
+            let article = match item.refs.get(&format!("sku:{sku}")) {
+                Some(id) => self.article_by_id(id).await?,
+                None => self.article_by_code(sku.as_str()).await?,
+            };
+            let a = article.ok_or_else(|| {
+                Error::rejected(
+                    &label,
+                    Some(&field),
+                    format!("article {sku} does not exist in SnelStart"),
+                )
+            })?;
+            let vat = refs
+                .article_vat(&a, date)
+                .map_err(|m| Error::rejected(&label, Some(&field), format!("article {sku}: {m}")))?;
+            let id =
+                a.id.ok_or_else(|| Error::protocol(format!("article {sku} has no id")))?;
+            lines.push(LineArticle {
+                id,
+                code: sku.to_string(),
+                vat,
+            });
+        }
+        let cfg = &self.config.orders;
+        let inputs = OrderInputs {
+            relatie_id,
+            lines,
+            shipping_article: self
+                .charge_article(
+                    "orders.shipping_article",
+                    cfg.shipping_article.as_deref(),
+                    date,
+                    &refs,
+                )
+                .await?,
+            payment_article: self
+                .charge_article(
+                    "orders.payment_fee_article",
+                    cfg.payment_fee_article.as_deref(),
+                    date,
+                    &refs,
+                )
+                .await?,
+            discount_article: self
+                .charge_article(
+                    "orders.discount_article",
+                    cfg.discount_article.as_deref(),
+                    date,
+                    &refs,
+                )
+                .await?,
+            refs: &refs,
+            config: cfg,
+        };
+        let plan = mapping::order_to_verkooporder(o, &inputs).map_err(Error::Rejected)?;
+        for w in &plan.warnings {
+            tracing::warn!(order = %label, "{w}");
+        }
+        let created = self
+            .client
+            .post("/verkooporders", &plan.body, Safety::NonIdempotent)
+            .await
+            .map_err(|e| with_record(e, &label))?;
+        let parsed: Option<Verkooporder> = created.and_then(|v| serde_json::from_value(v).ok());
+        if let Some(total) = parsed.as_ref().and_then(|p| p.totaal_inclusief_btw) {
+            if koppel_core::model::round_money(total, 2) != plan.total_incl {
+                tracing::warn!(order = %label, snelstart = %total, expected = %plan.total_incl, "SnelStart computed a different order total");
+            }
+        }
+        match parsed.and_then(|p| p.id) {
+            Some(id) => {
+                lock(&self.order_refs).insert(id.to_ascii_lowercase(), Some(o.number.trim().to_owned()));
+                Ok(WriteOutcome::Created { target_id: id })
+            }
+            None => match self.find_order(o).await? {
+                Some(id) => Ok(WriteOutcome::Created { target_id: id }),
+                None => Err(Error::Uncertain {
+                    message: format!("{label}: POST /verkooporders answered without an id and the order cannot be found by orderreferentie"),
+                }),
+            },
+        }
+    }
+
+    async fn lookup(&self, record: &Order) -> Result<Option<String>> {
+        self.find_order(record).await
+    }
+
+    fn needs_exactly_once(&self) -> bool {
+        true
+    }
+
+    fn dependencies(&self, record: &Order) -> Vec<Dependency> {
+        let mut deps = vec![Dependency::Customer(Box::new(record.customer.clone()))];
+        for line in &record.lines {
+            if let Some(sku) = &line.sku {
+                let dep = Dependency::Product(sku.clone());
+                if !deps.contains(&dep) {
+                    deps.push(dep);
+                }
+            }
+        }
+        deps
+    }
+}
+
+#[async_trait]
+impl Connector for SnelStartConnector {
+    fn name(&self) -> &'static str {
+        "snelstart"
+    }
+
+    fn endpoints(&self) -> Endpoints {
+        let i = &self.inner;
+        Endpoints {
+            product_source: Some(i.clone()),
+            stock_source: Some(i.clone()),
+            customer_sink: Some(i.clone()),
+            order_sink: Some(i.clone()),
+            open_amount_source: Some(i.clone()),
+            payment_source: Some(i.clone()),
+            ..Endpoints::default()
+        }
+    }
+
+    async fn check(&self) -> Result<CheckReport> {
+        let i = &self.inner;
+        let cfg = &i.config;
+        let mut checks = Vec::new();
+        i.client.probe_token().await.map_err(|e| match e {
+            Error::Transient { message, .. } => Error::Transient {
+                message: format!("cannot reach the token endpoint {}: {message}", cfg.auth_url),
+                retry_after: None,
+            },
+            other => other,
+        })?;
+        checks.push(format!("token from {}: ok", cfg.auth_url));
+        let unreachable = |e: Error| match e {
+            Error::Transient { message, .. } => Error::Transient {
+                message: format!(
+                    "cannot reach the SnelStart API at {}: {message}",
+                    cfg.api_base_url
+                ),
+                retry_after: None,
+            },
+            other => other,
+        };
+        let company: CompanyInfo = i
+            .client
+            .get("/companyInfo", "/companyInfo")
+            .await
+            .map_err(unreachable)?;
+        checks.push(format!(
+            "administration: {} ({})",
+            company.administratie_naam.as_deref().unwrap_or("(no name)"),
+            company.administratie_identifier.as_deref().unwrap_or("no id")
+        ));
+        let q = Query {
+            filter: None,
+            select: Some("Id,Artikelcode".to_owned()),
+            skip: 0,
+            top: 1,
+        };
+        let items = i.client.list_page("/artikelen", &q).await.map_err(unreachable)?;
+        checks.push(format!("read {} article(s): ok", items.len()));
+        Ok(CheckReport { checks })
+    }
+
+    fn stats(&self) -> StatsSnapshot {
+        self.inner.client.stats()
+    }
+}

@@ -2,7 +2,9 @@
 //! tests, sample records, and the conformance kit every connector crate runs against its
 //! simulator.
 
+mod kit;
 mod memory;
 pub mod samples;
 
+pub use kit::{hook, CheckResult, Conformance, ConformanceReport, Hook, Samples};
 pub use memory::{MemoryConnector, MemoryRouted, MemorySink, MemorySource};

@@ -1,0 +1,508 @@
+//! Command dispatch and the commands that act on a config: validate, check, plan, run, retry,
+//! connectors, schema.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Parser;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use koppel_core::engine::{Engine, Flow, FlowOptions, Mode, Pair, Progress, RunOptions, RunReport};
+use koppel_core::registry::{self, Role};
+use koppel_core::state::{SqliteStore, StateStore};
+use koppel_core::{Error, Kind};
+
+use crate::cli::{Cli, Command, ConnectorsArgs, Global, PlanArgs, RetryArgs, RunArgs};
+use crate::config::{Config, ConfigError, ConfigErrors, PairSpec};
+use crate::report::{self, exit};
+
+/// Why a command failed, and so its exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// The config is wrong (exit 2).
+    Config(ConfigErrors),
+    /// A connector is unreachable or refused us (exit 3).
+    Connector(String),
+    /// Anything else (exit 4).
+    Other(String),
+}
+
+impl Failure {
+    /// The exit code.
+    pub fn code(&self) -> i32 {
+        match self {
+            Failure::Config(_) => exit::CONFIG,
+            Failure::Connector(_) => exit::CONNECTOR,
+            Failure::Other(_) => exit::OTHER,
+        }
+    }
+
+    /// A failure from a koppel error, by class.
+    pub fn from_error(context: &str, e: &Error) -> Failure {
+        let msg = crate::logging::redact(&format!("{context}: {e}"));
+        match e {
+            Error::Config { path, message } => Failure::Config(ConfigErrors(vec![ConfigError {
+                file: context.to_owned(),
+                line: None,
+                path: path.clone(),
+                message: crate::logging::redact(message),
+            }])),
+            Error::Auth { .. } | Error::Transient { .. } | Error::RateLimited { .. } => {
+                Failure::Connector(msg)
+            }
+            _ => Failure::Other(msg),
+        }
+    }
+}
+
+impl From<ConfigErrors> for Failure {
+    fn from(e: ConfigErrors) -> Self {
+        Failure::Config(e)
+    }
+}
+
+/// A command's result: an exit code, or a failure.
+pub type CmdResult = Result<i32, Failure>;
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    crate::logging::init(cli.global.log_format);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::OTHER;
+        }
+    };
+    let result = rt.block_on(dispatch(cli));
+    match result {
+        Ok(code) => code,
+        Err(f) => {
+            match &f {
+                Failure::Config(errors) => {
+                    for e in &errors.0 {
+                        eprintln!("{}", crate::logging::redact(&e.to_string()));
+                    }
+                    eprintln!("config error: fix the above and run `koppel validate`");
+                }
+                Failure::Connector(m) => {
+                    eprintln!("error: {}", crate::logging::redact(m));
+                    eprintln!("(exit 3: a connector is unreachable or refused the credentials; see docs/troubleshooting.md)");
+                }
+                Failure::Other(m) => eprintln!("error: {}", crate::logging::redact(m)),
+            }
+            f.code()
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> CmdResult {
+    let g = cli.global;
+    match cli.command {
+        Command::Init(args) => crate::init::init(&g, &args),
+        Command::Validate => validate(&g),
+        Command::Check => check(&g).await,
+        Command::Plan(args) => plan(&g, &args).await,
+        Command::Run(args) => run(&g, &args).await,
+        Command::Daemon => crate::daemon::daemon(&g).await,
+        Command::Status(args) => crate::status::status(&g, &args).await,
+        Command::Retry(args) => retry(&g, &args).await,
+        Command::Schema => {
+            let schema = crate::schema::config_schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).map_err(|e| Failure::Other(e.to_string()))?
+            );
+            Ok(exit::OK)
+        }
+        Command::Connectors(args) => connectors(&args),
+        Command::Demo(args) => crate::demo::demo(&args).await,
+        Command::Sandbox(args) => crate::sandbox::sandbox(&args).await,
+        Command::Docs { what } => match what.as_str() {
+            "config" => {
+                print!("{}", crate::schema::configuration_markdown());
+                Ok(exit::OK)
+            }
+            other => Err(Failure::Other(format!(
+                "unknown docs target {other:?}; try `config`"
+            ))),
+        },
+    }
+}
+
+/// Loads the config and makes its secrets known to the log redactor.
+pub fn load(g: &Global) -> Result<Config, Failure> {
+    let config = Config::load(&g.config)?;
+    crate::logging::add_secrets(&config.redactor);
+    Ok(config)
+}
+
+/// The selected flows of a pair (`--flow`, or all enabled ones).
+pub fn selected_flows(
+    config: &Config,
+    pair: &PairSpec,
+    g: &Global,
+) -> Result<Vec<(Flow, FlowOptions)>, Failure> {
+    if g.flow.is_empty() {
+        return Ok(pair.flows.iter().map(|f| (f.flow, f.options.clone())).collect());
+    }
+    let mut out = Vec::new();
+    for flow in Flow::all().into_iter().filter(|f| g.flow.contains(f)) {
+        match pair.flow(flow) {
+            Some(spec) => out.push((flow, spec.options.clone())),
+            None => {
+                return Err(Failure::Config(ConfigErrors(vec![ConfigError {
+                    file: config.path.display().to_string(),
+                    line: None,
+                    path: format!("pairs[{}].flows.{flow}", pair.index),
+                    message: format!(
+                    "--flow {flow}: the flow is not enabled for pair {:?}; add a [pairs.flows.{flow}] table",
+                    pair.name
+                ),
+                }])))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Builds a pair's connectors (no I/O).
+pub fn build_pair(config: &Config, spec: &PairSpec) -> Result<Pair, Failure> {
+    spec.build()
+        .map_err(|e| Failure::from_error(&config.path.display().to_string(), &e))
+}
+
+/// Opens the state store named in the config.
+pub fn open_store(config: &Config) -> Result<Arc<dyn StateStore>, Failure> {
+    if let Some(dir) = config.state_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            return Err(Failure::Other(format!(
+                "the directory of the state file {} does not exist; create it or change `state`",
+                config.state_path.display()
+            )));
+        }
+    }
+    let store = SqliteStore::open(&config.state_path).map_err(|e| {
+        Failure::Other(format!(
+            "cannot open the state file {}: {e}",
+            config.state_path.display()
+        ))
+    })?;
+    Ok(Arc::new(store))
+}
+
+fn validate(g: &Global) -> CmdResult {
+    let config = load(g)?;
+    for p in &config.pairs {
+        build_pair(&config, p)?;
+    }
+    println!("{}: ok", config.path.display());
+    println!("state file: {}", config.state_path.display());
+    println!("time zone: {}", config.timezone);
+    for p in &config.pairs {
+        println!(
+            "pair {:?}: {} <-> {}",
+            p.name, p.accounting.descriptor.name, p.shop.descriptor.name
+        );
+        if p.flows.is_empty() {
+            println!("  no flows enabled; add [pairs.flows.<flow>] tables");
+        }
+        for f in &p.flows {
+            let sched = f
+                .schedule
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "no schedule (only `koppel run`)".into());
+            println!("  {}: {sched}", f.flow);
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn kinds(ks: &[Kind]) -> String {
+    if ks.is_empty() {
+        "-".into()
+    } else {
+        ks.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn connectors(args: &ConnectorsArgs) -> CmdResult {
+    let all = registry::connectors();
+    if args.json {
+        let v: Vec<_> = all
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "name": d.name,
+                    "role": d.role,
+                    "reads": d.capabilities.sources,
+                    "writes": d.capabilities.sinks,
+                    "description": d.description,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(|e| Failure::Other(e.to_string()))?
+        );
+        return Ok(exit::OK);
+    }
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .map(|d| {
+            vec![
+                d.name.to_owned(),
+                match d.role {
+                    Role::Accounting => "accounting".into(),
+                    Role::Shop => "shop".into(),
+                },
+                kinds(d.capabilities.sources),
+                kinds(d.capabilities.sinks),
+                d.description.to_owned(),
+            ]
+        })
+        .collect();
+    // Left-align every column here.
+    let mut widths = [4usize, 4, 5, 6, 11];
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    println!(
+        "{}",
+        line(&["name", "role", "reads", "writes", "description"].map(String::from))
+    );
+    for r in &rows {
+        println!("{}", line(r));
+    }
+    Ok(exit::OK)
+}
+
+async fn check(g: &Global) -> CmdResult {
+    let config = load(g)?;
+    let mut code = exit::OK;
+    for spec in config.select_pairs(g.pair.as_deref())? {
+        let pair = build_pair(&config, spec)?;
+        for (side, c) in [("accounting", &pair.accounting), ("shop", &pair.shop)] {
+            let label = format!("{}/{side} ({})", pair.name, c.name());
+            match c.check().await {
+                Ok(report) => {
+                    println!("{label}: ok");
+                    for line in report.checks {
+                        println!("  {}", crate::logging::redact(&line));
+                    }
+                }
+                Err(e) => {
+                    println!("{label}: FAILED: {}", crate::logging::redact(&e.to_string()));
+                    if let Some(h) = report::hint_for_class(e.class()) {
+                        println!("  -> {h}");
+                    }
+                    let c = match &e {
+                        Error::Config { .. } => exit::CONFIG,
+                        Error::Auth { .. } | Error::Transient { .. } | Error::RateLimited { .. } => {
+                            exit::CONNECTOR
+                        }
+                        _ => exit::OTHER,
+                    };
+                    code = report::worst(code, c);
+                }
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// Progress display: bars on a terminal, log lines otherwise.
+pub struct ProgressUi {
+    multi: Option<MultiProgress>,
+    bars: Mutex<HashMap<(String, Flow), ProgressBar>>,
+}
+
+impl ProgressUi {
+    /// Bars when stdout is a terminal and `enabled`.
+    pub fn new(enabled: bool) -> Arc<Self> {
+        let multi = (enabled && std::io::stdout().is_terminal()).then(MultiProgress::new);
+        Arc::new(ProgressUi {
+            multi,
+            bars: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The callback for the engine.
+    pub fn callback(self: &Arc<Self>) -> koppel_core::engine::ProgressFn {
+        let me = self.clone();
+        Arc::new(move |p: Progress| me.update(p))
+    }
+
+    fn update(&self, p: Progress) {
+        let msg = format!(
+            "read {} · created {} · updated {} · unchanged {} · quarantined {}",
+            p.read, p.created, p.updated, p.unchanged, p.quarantined
+        );
+        let Some(multi) = &self.multi else {
+            if p.done {
+                tracing::info!(pair = %p.pair, flow = %p.flow, read = p.read, created = p.created,
+                    updated = p.updated, unchanged = p.unchanged, quarantined = p.quarantined, "flow finished");
+            } else {
+                tracing::debug!(pair = %p.pair, flow = %p.flow, read = p.read, "progress");
+            }
+            return;
+        };
+        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+        let bar = bars.entry((p.pair.clone(), p.flow)).or_insert_with(|| {
+            let b = multi.add(ProgressBar::new_spinner());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix:>24} {elapsed:>4} {msg}") {
+                b.set_style(style);
+            }
+            b.set_prefix(format!("{}/{}", p.pair, p.flow));
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        if p.done {
+            bar.finish_with_message(msg);
+        } else {
+            bar.set_message(msg);
+        }
+    }
+
+    /// Clears the bars (before the summary is printed).
+    pub fn finish(&self) {
+        let bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+        for b in bars.values() {
+            if !b.is_finished() {
+                b.finish();
+            }
+        }
+        if let Some(m) = &self.multi {
+            let _ = m.clear();
+        }
+    }
+}
+
+/// Runs (or plans) the selected flows of the selected pairs, one pair after the other.
+pub async fn run_pairs(
+    g: &Global,
+    mode: Mode,
+    full: bool,
+    progress: Option<&Arc<ProgressUi>>,
+) -> Result<Vec<RunReport>, Failure> {
+    let config = load(g)?;
+    let specs = config.select_pairs(g.pair.as_deref())?;
+    let mut work = Vec::new();
+    for spec in &specs {
+        let mut flows = selected_flows(&config, spec, g)?;
+        if full {
+            for (_, o) in &mut flows {
+                o.full = true;
+            }
+        }
+        work.push((build_pair(&config, spec)?, flows));
+    }
+    let store = open_store(&config)?;
+    let engine = Engine::new(store);
+    let mut reports = Vec::new();
+    for (pair, flows) in work {
+        if flows.is_empty() {
+            tracing::warn!(pair = %pair.name, "no flows enabled; nothing to do");
+            continue;
+        }
+        let opts = RunOptions {
+            mode,
+            progress: progress.map(|p| p.callback()),
+            ..Default::default()
+        };
+        let report = engine
+            .run(&pair, &flows, &opts)
+            .await
+            .map_err(|e| Failure::from_error(&config.path.display().to_string(), &e))?;
+        reports.push(report);
+    }
+    if let Some(p) = progress {
+        p.finish();
+    }
+    Ok(reports)
+}
+
+async fn plan(g: &Global, args: &PlanArgs) -> CmdResult {
+    let reports = run_pairs(g, Mode::Plan, args.full, None).await?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&reports).map_err(|e| Failure::Other(e.to_string()))?
+        );
+    } else {
+        print!("{}", crate::logging::redact(&report::plan(&reports, args.all)));
+    }
+    Ok(report::exit_code(&reports))
+}
+
+async fn run(g: &Global, args: &RunArgs) -> CmdResult {
+    let ui = ProgressUi::new(!args.json);
+    let reports = run_pairs(g, Mode::Run, args.full, Some(&ui)).await?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&reports).map_err(|e| Failure::Other(e.to_string()))?
+        );
+    } else {
+        print!("{}", crate::logging::redact(&report::summary(&reports)));
+    }
+    Ok(report::exit_code(&reports))
+}
+
+async fn retry(g: &Global, args: &RetryArgs) -> CmdResult {
+    let config = load(g)?;
+    let store = open_store(&config)?;
+    let engine = Engine::new(store);
+    let flow = match g.flow.as_slice() {
+        [] => None,
+        [one] => Some(*one),
+        _ => {
+            return Err(Failure::Other(
+                "retry takes at most one --flow (or none for all flows)".into(),
+            ))
+        }
+    };
+    let mut reports = Vec::new();
+    for spec in config.select_pairs(g.pair.as_deref())? {
+        let pair = build_pair(&config, spec)?;
+        let report = engine
+            .retry_quarantined(&pair, flow, args.key.as_deref(), &RunOptions::default())
+            .await
+            .map_err(|e| Failure::from_error(&config.path.display().to_string(), &e))?;
+        reports.push(report);
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&reports).map_err(|e| Failure::Other(e.to_string()))?
+        );
+    } else {
+        let retried: u64 = reports.iter().flat_map(|r| &r.flows).map(|f| f.retried).sum();
+        if retried == 0 {
+            println!(
+                "nothing to retry{}",
+                args.key
+                    .as_deref()
+                    .map(|k| format!(" for key {k:?}"))
+                    .unwrap_or_default()
+            );
+        }
+        print!("{}", crate::logging::redact(&report::summary(&reports)));
+    }
+    Ok(report::exit_code(&reports))
+}

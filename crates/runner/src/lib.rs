@@ -1,0 +1,42 @@
+//! koppel, the runner: the `koppel` command (config file, schema, validate, check, plan, run,
+//! daemon, status, retry, demo, sandbox) around `koppel-core`'s engine and the connector crates.
+//!
+//! The binary is `src/main.rs`; everything lives in this library so that tests can reach it.
+
+#![warn(missing_docs)]
+
+// Name every connector crate this runner links, so that the linker keeps their registrations
+// (`inventory::submit!`) in every build profile. `tests::registry_*` pins the set.
+extern crate koppel_magento;
+extern crate koppel_snelstart;
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod demo;
+pub mod flows;
+pub mod init;
+pub mod logging;
+pub mod report;
+pub mod sandbox;
+pub mod schedule;
+pub mod schema;
+pub mod secrets;
+pub mod status;
+
+/// The connector names this runner is built with; `koppel_core::registry::connectors()` must
+/// name exactly these (tested in debug and release builds).
+pub const LINKED_CONNECTORS: &[&str] = &["magento", "snelstart"];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn registry_names_every_linked_connector() {
+        let names: Vec<&str> = koppel_core::registry::connectors()
+            .iter()
+            .map(|d| d.name)
+            .collect();
+        assert_eq!(names, super::LINKED_CONNECTORS, "registered connectors");
+    }
+}

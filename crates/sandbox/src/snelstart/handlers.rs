@@ -20,22 +20,22 @@ use super::{bad_request, error_item, message, violations_to_items, JsonBody, OpR
 
 pub(super) fn api_routes() -> Router<Arc<Sim>> {
     Router::new()
-        .route("/artikelen", get(list_artikelen).post(create_artikel))
-        .route("/artikelen/{id}", get(get_artikel).put(put_artikel))
-        .route("/artikelomzetgroepen", get(list_omzetgroepen))
-        .route("/artikelomzetgroepen/{id}", get(get_omzetgroep))
-        .route("/btwtarieven", get(list_btwtarieven))
-        .route("/landen", get(list_landen))
-        .route("/landen/{id}", get(get_land))
-        .route("/relaties", get(list_relaties).post(create_relatie))
-        .route("/relaties/{id}", get(get_relatie).put(put_relatie))
-        .route("/verkooporders", get(list_orders).post(create_order))
+        .route("/artikelen", get(list_any).post(create_any))
+        .route("/artikelen/{id}", get(get_any).put(put_any))
+        .route("/artikelomzetgroepen", get(list_any))
+        .route("/artikelomzetgroepen/{id}", get(get_any))
+        .route("/btwtarieven", get(list_any))
+        .route("/landen", get(list_any))
+        .route("/landen/{id}", get(get_any))
+        .route("/relaties", get(list_any).post(create_any))
+        .route("/relaties/{id}", get(get_any).put(put_any))
+        .route("/verkooporders", get(list_any).post(create_any))
         .route(
             "/verkooporders/{id}",
-            get(get_order).put(put_order).delete(delete_order),
+            get(get_any).put(put_any).delete(delete_order),
         )
-        .route("/verkoopfacturen", get(list_facturen))
-        .route("/verkoopfacturen/{id}", get(get_factuur))
+        .route("/verkoopfacturen", get(list_any))
+        .route("/verkoopfacturen/{id}", get(get_any))
         .route("/companyInfo", get(company_info))
         .route("/echo/{input}", get(echo))
 }
@@ -119,91 +119,48 @@ fn not_found(what: &str, id: &str) -> Response {
     )
 }
 
-async fn list_artikelen(
+/// The collection a path template reads from, and its name for 404 messages.
+fn collection<'a>(db: &'a Db, template: &str) -> Option<(&'a Collection, &'static str)> {
+    let resource = template.trim_start_matches('/').split('/').next().unwrap_or("");
+    Some(match resource {
+        "artikelen" => (&db.artikelen, "Artikel"),
+        "artikelomzetgroepen" => (&db.omzetgroepen, "Artikelomzetgroep"),
+        "landen" => (&db.landen, "Land"),
+        "relaties" => (&db.relaties, "Relatie"),
+        "verkooporders" => (&db.verkooporders, "Verkooporder"),
+        "verkoopfacturen" => (&db.verkoopfacturen, "Verkoopfactuur"),
+        _ => return None,
+    })
+}
+
+/// `GET /{resource}`: every simulated list operation.
+async fn list_any(
     State(sim): State<Arc<Sim>>,
     Extension(OpRef(op)): Extension<OpRef>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let items = sim.db().artikelen.all().to_vec();
+    let items = {
+        let db = sim.db();
+        match collection(&db, &op.path) {
+            Some((coll, _)) => coll.all().to_vec(),
+            None if op.path == "/btwtarieven" => db.btwtarieven.clone(),
+            None => return message(StatusCode::NOT_IMPLEMENTED, "not simulated"),
+        }
+    };
     list(&sim, op, &items, q.as_deref())
 }
 
-async fn get_artikel(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Response {
-    one(&sim.db().artikelen, &id, "Artikel")
-}
-
-async fn list_omzetgroepen(
+/// `GET /{resource}/{id}`: every simulated read by id.
+async fn get_any(
     State(sim): State<Arc<Sim>>,
     Extension(OpRef(op)): Extension<OpRef>,
-    RawQuery(q): RawQuery,
+    Path(id): Path<String>,
 ) -> Response {
-    let items = sim.db().omzetgroepen.all().to_vec();
-    list(&sim, op, &items, q.as_deref())
-}
-
-async fn get_omzetgroep(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Response {
-    one(&sim.db().omzetgroepen, &id, "Artikelomzetgroep")
-}
-
-async fn list_btwtarieven(
-    State(sim): State<Arc<Sim>>,
-    Extension(OpRef(op)): Extension<OpRef>,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let items = sim.db().btwtarieven.clone();
-    list(&sim, op, &items, q.as_deref())
-}
-
-async fn list_landen(
-    State(sim): State<Arc<Sim>>,
-    Extension(OpRef(op)): Extension<OpRef>,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let items = sim.db().landen.all().to_vec();
-    list(&sim, op, &items, q.as_deref())
-}
-
-async fn get_land(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Response {
-    one(&sim.db().landen, &id, "Land")
-}
-
-async fn list_relaties(
-    State(sim): State<Arc<Sim>>,
-    Extension(OpRef(op)): Extension<OpRef>,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let items = sim.db().relaties.all().to_vec();
-    list(&sim, op, &items, q.as_deref())
-}
-
-async fn get_relatie(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Response {
-    one(&sim.db().relaties, &id, "Relatie")
-}
-
-async fn list_orders(
-    State(sim): State<Arc<Sim>>,
-    Extension(OpRef(op)): Extension<OpRef>,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let items = sim.db().verkooporders.all().to_vec();
-    list(&sim, op, &items, q.as_deref())
-}
-
-async fn get_order(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Response {
-    one(&sim.db().verkooporders, &id, "Verkooporder")
-}
-
-async fn list_facturen(
-    State(sim): State<Arc<Sim>>,
-    Extension(OpRef(op)): Extension<OpRef>,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let items = sim.db().verkoopfacturen.all().to_vec();
-    list(&sim, op, &items, q.as_deref())
-}
-
-async fn get_factuur(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Response {
-    one(&sim.db().verkoopfacturen, &id, "Verkoopfactuur")
+    let db = sim.db();
+    match collection(&db, &op.path) {
+        Some((coll, name)) => one(coll, &id, name),
+        None => message(StatusCode::NOT_IMPLEMENTED, "not simulated"),
+    }
 }
 
 async fn company_info(State(sim): State<Arc<Sim>>) -> Response {
@@ -613,47 +570,6 @@ fn relatie_from_body(db: &Db, body: &Value, existing: Option<&Value>, id: Uuid) 
     Ok(r)
 }
 
-async fn create_relatie(
-    State(sim): State<Arc<Sim>>,
-    Extension(OpRef(op)): Extension<OpRef>,
-    Extension(JsonBody(body)): Extension<JsonBody>,
-) -> Response {
-    let mut db = sim.db();
-    let r = match relatie_from_body(&db, &body, None, new_id()) {
-        Ok(r) => r,
-        Err(e) => return bad_request(e),
-    };
-    let left = leftover_spec_errors(op, &body);
-    if !left.is_empty() {
-        return bad_request(left);
-    }
-    db.relaties.put(r.clone());
-    as_response(op, StatusCode::CREATED, &r)
-}
-
-async fn put_relatie(
-    State(sim): State<Arc<Sim>>,
-    Extension(OpRef(op)): Extension<OpRef>,
-    Path(id): Path<String>,
-    Extension(JsonBody(body)): Extension<JsonBody>,
-) -> Response {
-    let mut db = sim.db();
-    let Some(uid) = parse_path_id(&id).filter(|u| db.relaties.get(u).is_some()) else {
-        return not_found("Relatie", &id);
-    };
-    let old = db.relaties.get(&uid).cloned();
-    let r = match relatie_from_body(&db, &body, old.as_ref(), uid) {
-        Ok(r) => r,
-        Err(e) => return bad_request(e),
-    };
-    let left = leftover_spec_errors(op, &body);
-    if !left.is_empty() {
-        return bad_request(left);
-    }
-    db.relaties.put(r.clone());
-    as_response(op, StatusCode::OK, &r)
-}
-
 // ---------------------------------------------------------------------------------------
 // Artikelen
 
@@ -738,47 +654,6 @@ fn artikel_from_body(db: &Db, body: &Value, existing: Option<&Value>, id: Uuid) 
         "isHoofdartikel": false,
         "subartikelen": [],
     }))
-}
-
-async fn create_artikel(
-    State(sim): State<Arc<Sim>>,
-    Extension(OpRef(op)): Extension<OpRef>,
-    Extension(JsonBody(body)): Extension<JsonBody>,
-) -> Response {
-    let mut db = sim.db();
-    let a = match artikel_from_body(&db, &body, None, new_id()) {
-        Ok(a) => a,
-        Err(e) => return bad_request(e),
-    };
-    let left = leftover_spec_errors(op, &body);
-    if !left.is_empty() {
-        return bad_request(left);
-    }
-    db.artikelen.put(a.clone());
-    as_response(op, StatusCode::CREATED, &a)
-}
-
-async fn put_artikel(
-    State(sim): State<Arc<Sim>>,
-    Extension(OpRef(op)): Extension<OpRef>,
-    Path(id): Path<String>,
-    Extension(JsonBody(body)): Extension<JsonBody>,
-) -> Response {
-    let mut db = sim.db();
-    let Some(uid) = parse_path_id(&id).filter(|u| db.artikelen.get(u).is_some()) else {
-        return not_found("Artikel", &id);
-    };
-    let old = db.artikelen.get(&uid).cloned();
-    let a = match artikel_from_body(&db, &body, old.as_ref(), uid) {
-        Ok(a) => a,
-        Err(e) => return bad_request(e),
-    };
-    let left = leftover_spec_errors(op, &body);
-    if !left.is_empty() {
-        return bad_request(left);
-    }
-    db.artikelen.put(a.clone());
-    as_response(op, StatusCode::OK, &a)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1067,53 +942,6 @@ fn bump(db: &mut Db, key: &str) {
     db.company[key] = json!(n + 1);
 }
 
-async fn create_order(
-    State(sim): State<Arc<Sim>>,
-    Extension(OpRef(op)): Extension<OpRef>,
-    Extension(JsonBody(body)): Extension<JsonBody>,
-) -> Response {
-    let mut db = sim.db();
-    let o = match order_from_body(&db, &body, None, new_id()) {
-        Ok(o) => o,
-        Err(e) => return bad_request(e),
-    };
-    let left = leftover_spec_errors(op, &body);
-    if !left.is_empty() {
-        return bad_request(left);
-    }
-    bump(&mut db, "volgendVerkoopordernummer");
-    let now = o["modifiedOn"].as_str().unwrap_or_default().to_owned();
-    reserve(&mut db, &o, Decimal::ONE, &now);
-    db.verkooporders.put(o.clone());
-    created(o)
-}
-
-async fn put_order(
-    State(sim): State<Arc<Sim>>,
-    Extension(OpRef(op)): Extension<OpRef>,
-    Path(id): Path<String>,
-    Extension(JsonBody(body)): Extension<JsonBody>,
-) -> Response {
-    let mut db = sim.db();
-    let Some(old) = parse_path_id(&id).and_then(|u| db.verkooporders.get(&u).cloned()) else {
-        return not_found("Verkooporder", &id);
-    };
-    let uid = id_of(&old).unwrap_or_default();
-    let o = match order_from_body(&db, &body, Some(&old), uid) {
-        Ok(o) => o,
-        Err(e) => return bad_request(e),
-    };
-    let left = leftover_spec_errors(op, &body);
-    if !left.is_empty() {
-        return bad_request(left);
-    }
-    let now = o["modifiedOn"].as_str().unwrap_or_default().to_owned();
-    reserve(&mut db, &old, -Decimal::ONE, &now);
-    reserve(&mut db, &o, Decimal::ONE, &now);
-    db.verkooporders.put(o.clone());
-    Json(o).into_response()
-}
-
 async fn delete_order(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Response {
     let mut db = sim.db();
     let Some(old) = parse_path_id(&id).and_then(|u| db.verkooporders.get(&u).cloned()) else {
@@ -1132,6 +960,79 @@ async fn delete_order(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Re
     }
     // The definition declares 201 with an empty object ("HTTP 200 OK" in the text).
     (StatusCode::CREATED, Json(json!({}))).into_response()
+}
+
+// ---------------------------------------------------------------------------------------
+// Writes: POST and PUT of relaties, artikelen, verkooporders
+
+type Build = fn(&Db, &Value, Option<&Value>, Uuid) -> Result<Value, Errors>;
+
+async fn create_any(
+    State(sim): State<Arc<Sim>>,
+    Extension(OpRef(op)): Extension<OpRef>,
+    Extension(JsonBody(body)): Extension<JsonBody>,
+) -> Response {
+    write(&sim, op, &body, None)
+}
+
+async fn put_any(
+    State(sim): State<Arc<Sim>>,
+    Extension(OpRef(op)): Extension<OpRef>,
+    Path(id): Path<String>,
+    Extension(JsonBody(body)): Extension<JsonBody>,
+) -> Response {
+    write(&sim, op, &body, Some(&id))
+}
+
+/// Builds the record with the resource's rules, then checks what the definition still
+/// objects to, then stores it (orders also number and reserve stock).
+fn write(sim: &Sim, op: &spec::Op, body: &Value, path_id: Option<&str>) -> Response {
+    let mut db = sim.db();
+    let resource = op.path.trim_start_matches('/').split('/').next().unwrap_or("");
+    let build: Build = match resource {
+        "relaties" => relatie_from_body,
+        "artikelen" => artikel_from_body,
+        "verkooporders" => order_from_body,
+        _ => return message(StatusCode::NOT_IMPLEMENTED, "not simulated"),
+    };
+    let Some((coll, name)) = collection(&db, &op.path) else {
+        return message(StatusCode::NOT_IMPLEMENTED, "not simulated");
+    };
+    let old = match path_id {
+        None => None,
+        Some(id) => match parse_path_id(id).and_then(|u| coll.get(&u).cloned()) {
+            Some(old) => Some(old),
+            None => return not_found(name, id),
+        },
+    };
+    let id = old.as_ref().and_then(id_of).unwrap_or_else(new_id);
+    let record = match build(&db, body, old.as_ref(), id) {
+        Ok(r) => r,
+        Err(e) => return bad_request(e),
+    };
+    let left = leftover_spec_errors(op, body);
+    if !left.is_empty() {
+        return bad_request(left);
+    }
+    match resource {
+        "relaties" => db.relaties.put(record.clone()),
+        "artikelen" => db.artikelen.put(record.clone()),
+        _ => {
+            let now = record["modifiedOn"].as_str().unwrap_or_default().to_owned();
+            match &old {
+                Some(old) => reserve(&mut db, old, -Decimal::ONE, &now),
+                None => bump(&mut db, "volgendVerkoopordernummer"),
+            }
+            reserve(&mut db, &record, Decimal::ONE, &now);
+            db.verkooporders.put(record.clone());
+        }
+    }
+    let status = if old.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    as_response(op, status, &record)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -10,6 +10,10 @@
 //! - [`error`]: [`Error`] (drives retry/quarantine/fail) and [`Rejection`].
 //! - [`http`]: [`http::HttpClient`] with retries, rate limits, token refresh, redaction, counters.
 //! - [`secret`]: [`Secret`] and [`secret::Redactor`].
+//! - [`engine`]: [`engine::Engine`] runs the flows of a [`engine::Pair`] (cursors, bindings,
+//!   journal, exactly-once, quarantine, plans, reports, leases).
+//! - [`state`]: [`state::StateStore`] and the embedded [`state::SqliteStore`].
+//! - `testing` (feature `testing`): in-memory connectors and the conformance kit.
 
 #![warn(missing_docs)]
 

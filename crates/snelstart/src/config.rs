@@ -273,17 +273,24 @@ pub struct OrdersConfig {
     /// the API.
     #[serde(default)]
     pub process_status: ProcesStatus,
-    /// Artikelcode of the article shipping costs are booked on. None: a text line without
-    /// article (description and amount only).
+    /// Artikelcode of the article shipping costs are booked on. When none is set, see
+    /// `priced_text_lines`.
     #[serde(default)]
     pub shipping_article: Option<String>,
-    /// Artikelcode of the article payment fees are booked on. None: a text line.
+    /// Artikelcode of the article payment fees are booked on. When none is set, see
+    /// `priced_text_lines`.
     #[serde(default)]
     pub payment_fee_article: Option<String>,
-    /// Artikelcode of the article order discounts are booked on (a negative line). None: a
-    /// text line.
+    /// Artikelcode of the article order discounts are booked on (a negative line). When none
+    /// is set, see `priced_text_lines`.
     #[serde(default)]
     pub discount_article: Option<String>,
+    /// For shipping, payment fees and discounts without a configured article: `true` sends a
+    /// text line (no article) carrying the amount; `false` (default) quarantines such orders
+    /// with a message naming the setting, because SnelStart documents no priced lines without
+    /// an article (and the simulator refuses them, VOR-0013). Lines of amount 0 are left out.
+    #[serde(default)]
+    pub priced_text_lines: bool,
     /// What to do when the shop's VAT percentage on a line differs from SnelStart's rate for
     /// the article: `quarantine` the order (default) or `warn` and write it anyway.
     #[serde(default)]
@@ -308,6 +315,7 @@ impl Default for OrdersConfig {
             shipping_article: None,
             payment_fee_article: None,
             discount_article: None,
+            priced_text_lines: false,
             vat_mismatch: VatMismatch::default(),
             description: default_description(),
             lookup_before_create: true,
@@ -509,6 +517,7 @@ process_status = "Order"
 shipping_article = "VERZEND"
 # payment_fee_article = "BETAALKOSTEN"
 # discount_article = "KORTING"
+# priced_text_lines = false                  # true: costs without an article as text lines
 vat_mismatch = "quarantine"                   # or "warn"
 description = "Webshop order {number}"
 "#;

@@ -13,7 +13,9 @@
 //!   shop's unit price when `aantal × stuksprijs` gives the row total, else the row total
 //!   divided by the quantity when that divides to the administration's price decimals, else the
 //!   line is split into the undiscounted line plus a correction line on the same article (so
-//!   the VAT rate stays right). The order total is computed as SnelStart does (sum of regel
+//!   the VAT rate stays right). Shipping, payment fees and order discounts go on the configured
+//!   articles; without one, a priced text line only with `orders.priced_text_lines`, else the
+//!   order is rejected naming the setting. The order total is computed as SnelStart does (sum of regel
 //!   totals, VAT per rate for exclusive orders, rounded half away from zero to cents) and must
 //!   equal the shop's grand total to the cent.
 
@@ -827,6 +829,19 @@ fn check_vat(
     }
 }
 
+/// A priced line without an article is allowed only with `priced_text_lines`.
+fn no_article(label: &str, field: &str, setting: &str, cfg: &OrdersConfig) -> Result<(), Rejection> {
+    if cfg.priced_text_lines {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            label,
+            Some(field),
+            format!("no article to book it on: set {setting} (SnelStart needs an article for a line with an amount), or orders.priced_text_lines = true"),
+        ))
+    }
+}
+
 fn regel(
     artikel: Option<&LineArticle>,
     omschrijving: String,
@@ -917,18 +932,18 @@ pub fn order_to_verkooporder(o: &Order, inputs: &OrderInputs<'_>) -> Result<Orde
     let charges = [
         (
             "shipping_cost",
+            "orders.shipping_article",
             o.shipping_cost.as_ref(),
             inputs.shipping_article.as_ref(),
-            false,
         ),
         (
             "payment_cost",
+            "orders.payment_fee_article",
             o.payment_cost.as_ref(),
             inputs.payment_article.as_ref(),
-            false,
         ),
     ];
-    for (field, charge, article, _) in charges {
+    for (field, setting, charge, article) in charges {
         let Some(charge) = charge else { continue };
         if charge.amount.is_zero() {
             continue;
@@ -946,7 +961,10 @@ pub fn order_to_verkooporder(o: &Order, inputs: &OrderInputs<'_>) -> Result<Orde
                 )?;
                 a.vat.percentage
             }
-            None => charge.vat_percentage.unwrap_or_default(),
+            None => {
+                no_article(&label, field, setting, cfg)?;
+                charge.vat_percentage.unwrap_or_default()
+            }
         };
         let text = fit(
             &label,
@@ -960,11 +978,13 @@ pub fn order_to_verkooporder(o: &Order, inputs: &OrderInputs<'_>) -> Result<Orde
     }
     if o.discount > Decimal::ZERO {
         let amount = -o.discount;
-        let vat = inputs
-            .discount_article
-            .as_ref()
-            .map(|a| a.vat.percentage)
-            .unwrap_or_default();
+        let vat = match &inputs.discount_article {
+            Some(a) => a.vat.percentage,
+            None => {
+                no_article(&label, "discount", "orders.discount_article", cfg)?;
+                Decimal::ZERO
+            }
+        };
         regels.push(regel(
             inputs.discount_article.as_ref(),
             "Korting".to_owned(),

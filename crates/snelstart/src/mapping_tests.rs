@@ -661,7 +661,10 @@ fn vat_mismatch_quarantines_or_warns() {
 #[test]
 fn charges_and_discount_without_articles_become_text_lines() {
     let r = refs();
-    let cfg = OrdersConfig::default();
+    let cfg = OrdersConfig {
+        priced_text_lines: true,
+        ..OrdersConfig::default()
+    };
     let mut o = order();
     o.discount = dec!(2.50);
     o.payment_cost = Some(Charge {
@@ -678,6 +681,19 @@ fn charges_and_discount_without_articles_become_text_lines() {
     assert_eq!(texts[0].omschrijving, "Verzending - PostNL");
     assert_eq!(texts[2].totaal, dec!(-2.50));
     assert_eq!(plan.total_incl, dec!(42.35));
+    // by default such an order is refused, naming the setting
+    let cfg = OrdersConfig::default();
+    let mut inp = inputs(&r, &cfg);
+    inp.shipping_article = None;
+    let e = order_to_verkooporder(&o, &inp).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("shipping_cost"));
+    assert!(e.message.contains("orders.shipping_article"), "{e}");
+    let mut inp = inputs(&r, &cfg);
+    inp.discount_article = None;
+    o.payment_cost = None;
+    o.grand_total -= dec!(0.35);
+    let e = order_to_verkooporder(&o, &inp).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("discount"));
 }
 
 #[test]

@@ -174,8 +174,11 @@ fn auth_hint(message: &str, mode: AuthMode) -> &'static str {
          (re-activate the integration to get new ones)"
     } else if m.contains("timestamp") || m.contains("nonce") {
         "the request timestamp was refused: check this machine's clock"
-    } else if m.contains("%resources") || m.contains("not authorized") || m.contains("isn't authorized") {
-        "the integration lacks the API resource: grant it in System > Extensions > Integrations > API"
+    } else if m.contains("not authorized") || m.contains("isn't authorized") {
+        "Magento gives this answer both for wrong OAuth credentials and for a missing permission: check \
+         auth.consumer_key, auth.consumer_secret, auth.access_token and auth.access_token_secret \
+         (re-activating the integration issues new ones), and that the integration has this API \
+         resource (System > Extensions > Integrations > API)"
     } else {
         "check the four integration credentials under auth"
     }

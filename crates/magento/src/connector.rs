@@ -177,6 +177,11 @@ impl MagentoShop {
         }
     }
 
+    /// The REST client (for tests and tools).
+    pub fn client(&self) -> &MagentoClient {
+        &self.client
+    }
+
     /// The side-effect-free probe: store views (authenticates), one order, the stock mode.
     pub async fn check(&self) -> Result<CheckReport> {
         let mut checks = Vec::new();

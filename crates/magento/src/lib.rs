@@ -43,29 +43,52 @@ fn example() -> &'static str {
     config::EXAMPLE
 }
 
+/// The table without its `type = "magento"` key (the runner strips it; the example carries it).
+fn without_type(mut value: serde_json::Value) -> serde_json::Value {
+    if let Some(o) = value.as_object_mut() {
+        if o.get("type").and_then(|t| t.as_str()) == Some("magento") {
+            o.remove("type");
+        }
+    }
+    value
+}
+
+/// Parses and checks a config without I/O.
+pub fn parse(value: serde_json::Value) -> Result<Config> {
+    let cfg: Config = parse_config(without_type(value))?;
+    cfg.validate()?;
+    Ok(cfg)
+}
+
 /// Checks a config without I/O.
 pub fn validate(value: &serde_json::Value) -> Result<()> {
-    parse_config::<Config>(value.clone())?.validate()
+    parse(value.clone()).map(|_| ())
 }
 
 /// Builds the connector from its config table (without the `type` key). No I/O.
 pub fn factory(value: serde_json::Value, ctx: &ConnectorContext) -> Result<Arc<dyn Connector>> {
-    let cfg: Config = parse_config(value)?;
-    Ok(Arc::new(MagentoConnector::new(cfg, &ctx.pair)?))
+    Ok(Arc::new(MagentoConnector::new(parse(value)?, &ctx.pair)?))
 }
 
-koppel_core::reexports::inventory::submit! {
-    ConnectorDescriptor {
-        name: "magento",
-        role: Role::Shop,
-        description: "Magento 2 / Adobe Commerce over REST (OAuth 1.0a or Bearer)",
-        capabilities: CAPABILITIES,
-        config_schema: schema,
-        example_config: example,
-        validate,
-        factory,
-    }
+/// The registration (for the conformance kit and tools).
+pub fn descriptor() -> &'static ConnectorDescriptor {
+    &DESCRIPTOR
 }
+
+const REGISTRATION: ConnectorDescriptor = ConnectorDescriptor {
+    name: "magento",
+    role: Role::Shop,
+    description: "Magento 2 / Adobe Commerce over REST (OAuth 1.0a or Bearer)",
+    capabilities: CAPABILITIES,
+    config_schema: schema,
+    example_config: example,
+    validate,
+    factory,
+};
+
+static DESCRIPTOR: ConnectorDescriptor = REGISTRATION;
+
+koppel_core::reexports::inventory::submit!(REGISTRATION);
 
 #[cfg(test)]
 mod tests {

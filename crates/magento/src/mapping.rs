@@ -268,6 +268,8 @@ pub fn shipping_vat(excl: Decimal, tax: Decimal, lines: &[OrderLine]) -> Option<
 /// Maps a registered customer; the default billing and shipping addresses come along.
 pub fn customer_from_wire(c: &WireCustomer) -> Result<Customer, Rejection> {
     let record = format!("customer {}", c.id);
+    // Magento requires an e-mail on every customer account: a record without one is damaged
+    let email = text(&c.email).ok_or_else(|| Rejection::new(&record, Some("email"), "missing"))?;
     let pick = |id: Option<u64>, flag: fn(&WireAddress) -> bool| {
         c.addresses
             .iter()
@@ -283,7 +285,7 @@ pub fn customer_from_wire(c: &WireCustomer) -> Result<Customer, Rejection> {
         .transpose()?;
     Ok(Customer {
         key: c.id.to_string(),
-        email: text(&c.email),
+        email: Some(email),
         first_name: text(&c.firstname),
         last_name: text(&c.lastname),
         company: billing.as_ref().and_then(|b| b.company.clone()),
@@ -769,6 +771,12 @@ mod tests {
         assert_eq!(m.billing.as_ref().unwrap().region.as_deref(), Some("Utrecht"));
         assert_eq!(m.shipping.as_ref().unwrap().city, "Gent");
         assert_eq!(m.modified.unwrap().to_rfc3339(), "2024-05-02T11:30:00+00:00");
+        let broken: WireCustomer =
+            serde_json::from_value(serde_json::json!({"id": 8, "created_at": "not-a-date"})).unwrap();
+        assert_eq!(
+            customer_from_wire(&broken).unwrap_err().to_string(),
+            "customer 8: email: missing"
+        );
     }
 
     fn product() -> Product {

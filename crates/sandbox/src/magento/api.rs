@@ -667,11 +667,6 @@ fn save_product(
     path_sku: Option<&str>,
     body: &Map<String, Value>,
 ) -> Result<u64, MageError> {
-    check_fields(
-        body,
-        &["product", "saveOptions"],
-        "Magento\\Catalog\\Api\\ProductRepositoryInterface",
-    )?;
     let p = body
         .get("product")
         .and_then(Value::as_object)
@@ -983,11 +978,6 @@ async fn options_post(State(app): St, Path(p): Params, req: Request) -> Res {
     let cx = app.ctx(p, req, RES_ATTRIBUTES).await?;
     let code = cx.param("code");
     let body = cx.body()?;
-    check_fields(
-        &body,
-        &["option"],
-        "Magento\\Catalog\\Api\\ProductAttributeOptionManagementInterface",
-    )?;
     let option = body
         .get("option")
         .and_then(Value::as_object)
@@ -1059,11 +1049,6 @@ async fn stock_get(State(app): St, Path(p): Params, req: Request) -> Res {
 async fn stock_put(State(app): St, Path(p): Params, req: Request) -> Res {
     let cx = app.ctx(p, req, RES_STOCK).await?;
     let body = cx.body()?;
-    check_fields(
-        &body,
-        &["stockItem"],
-        "Magento\\CatalogInventory\\Api\\StockRegistryInterface",
-    )?;
     let s = body
         .get("stockItem")
         .and_then(Value::as_object)
@@ -1149,11 +1134,6 @@ async fn source_items_list(State(app): St, Path(p): Params, req: Request) -> Res
 async fn source_items_post(State(app): St, Path(p): Params, req: Request) -> Res {
     let cx = app.ctx(p, req, RES_SOURCE_ITEM).await?;
     let body = cx.body()?;
-    check_fields(
-        &body,
-        &["sourceItems"],
-        "Magento\\InventoryApi\\Api\\SourceItemsSaveInterface",
-    )?;
     let list = body
         .get("sourceItems")
         .and_then(Value::as_array)
@@ -1317,11 +1297,6 @@ async fn category_get(State(app): St, Path(p): Params, req: Request) -> Res {
 async fn category_post(State(app): St, Path(p): Params, req: Request) -> Res {
     let cx = app.ctx(p, req, RES_CATEGORIES).await?;
     let body = cx.body()?;
-    check_fields(
-        &body,
-        &["category"],
-        "Magento\\Catalog\\Api\\CategoryRepositoryInterface",
-    )?;
     let c = body
         .get("category")
         .and_then(Value::as_object)
@@ -1503,11 +1478,6 @@ async fn comment_post(State(app): St, Path(p): Params, req: Request) -> Res {
     let cx = app.ctx(p, req, RES_COMMENT).await?;
     let id = id_param(&cx, "id")?;
     let body = cx.body()?;
-    check_fields(
-        &body,
-        &["statusHistory"],
-        "Magento\\Sales\\Api\\OrderManagementInterface",
-    )?;
     let h = body
         .get("statusHistory")
         .and_then(Value::as_object)

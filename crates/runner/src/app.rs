@@ -354,12 +354,8 @@ impl ProgressUi {
             p.read, p.created, p.updated, p.unchanged, p.quarantined
         );
         let Some(multi) = &self.multi else {
-            if p.done {
-                tracing::info!(pair = %p.pair, flow = %p.flow, read = p.read, created = p.created,
-                    updated = p.updated, unchanged = p.unchanged, quarantined = p.quarantined, "flow finished");
-            } else {
-                tracing::debug!(pair = %p.pair, flow = %p.flow, read = p.read, "progress");
-            }
+            // Not a terminal: the engine logs each finished flow; pages only at debug level.
+            tracing::debug!(pair = %p.pair, flow = %p.flow, read = p.read, done = p.done, "progress");
             return;
         };
         let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());

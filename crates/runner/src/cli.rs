@@ -197,4 +197,7 @@ pub struct SandboxArgs {
     /// The state file named in the printed config.
     #[arg(long, default_value = "koppel-sandbox.db")]
     pub state: String,
+    /// Request limits of the simulated SnelStart administration (the printed config matches).
+    #[arg(long, value_enum, default_value_t = crate::sim::Limits::Production)]
+    pub limits: crate::sim::Limits,
 }

@@ -23,6 +23,7 @@ pub mod sandbox;
 pub mod schedule;
 pub mod schema;
 pub mod secrets;
+pub mod sim;
 pub mod status;
 
 /// The connector names this runner is built with; `koppel_core::registry::connectors()` must

@@ -1,8 +1,61 @@
-//! `koppel sandbox`.
+//! `koppel sandbox`: the simulators, standalone on chosen loopback ports, until stopped.
+
 use crate::app::{CmdResult, Failure};
 use crate::cli::SandboxArgs;
+use crate::report::exit;
+use crate::sim::{self, SimSetup};
 
 /// `koppel sandbox`.
-pub async fn sandbox(_args: &SandboxArgs) -> CmdResult {
-    Err(Failure::Other("sandbox: pending the simulators".into()))
+pub async fn sandbox(args: &SandboxArgs) -> CmdResult {
+    let snel_addr = sim::loopback(&args.snelstart).map_err(Failure::Other)?;
+    let (shop_type, shop_addr) = args.shop.split_once('@').ok_or_else(|| {
+        Failure::Other(format!(
+            "--shop {:?}: write <type>@<address>, e.g. magento@127.0.0.1:8082",
+            args.shop
+        ))
+    })?;
+    let shop_addr = sim::loopback(shop_addr).map_err(Failure::Other)?;
+    let setup = SimSetup {
+        articles: args.articles,
+        orders: args.orders,
+        seed: args.seed,
+        latency_ms: args.latency_ms,
+        limits: args.limits,
+    };
+    let sims = sim::start(snel_addr, shop_type, shop_addr, setup)
+        .await
+        .map_err(Failure::Other)?;
+    let config = sim::config_toml(&sims, &args.state);
+    eprintln!(
+        "SnelStart simulator: {} (token {0}/b2b/token, API {0}/v2)",
+        sims.snelstart.base_url()
+    );
+    eprintln!(
+        "{} simulator: {} (API {1}/rest/default/V1)",
+        sims.shop_type,
+        sims.shop.base_url()
+    );
+    eprintln!(
+        "seeded: {} articles, {} orders, seed {}; latency {} ms; limits {:?}",
+        args.articles, args.orders, args.seed, args.latency_ms, args.limits
+    );
+    if let Some(path) = &args.config_out {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, &config)
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| Failure::Other(format!("cannot write {}: {e}", path.display())))?;
+        eprintln!(
+            "config written to {}; try `koppel --config {0} plan`",
+            path.display()
+        );
+    }
+    println!("{config}");
+    eprintln!("serving until Ctrl-C or SIGTERM");
+    crate::daemon::wait_for_signal().await;
+    let (a, b) = (
+        sims.snelstart.control.stats().total(),
+        sims.shop.control.stats().total(),
+    );
+    eprintln!("stopped after serving {a} SnelStart and {b} shop requests");
+    Ok(exit::OK)
 }

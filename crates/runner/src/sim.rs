@@ -1,0 +1,300 @@
+//! The simulators as `koppel demo` and `koppel sandbox` use them: started on loopback, seeded,
+//! with the service articles (shipping, discount, payment fee) created in SnelStart the way a
+//! user would, and a config that points koppel at them.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use koppel_sandbox::control::{Faults, Running};
+use koppel_sandbox::magento::{self, MagentoOptions};
+use koppel_sandbox::seed::SeedConfig;
+use koppel_sandbox::snelstart::{self, RateLimits, SnelStartOptions};
+use serde_json::{json, Value};
+
+/// Service articles the orders flow books shipping, discounts and payment fees on.
+pub const SERVICE_ARTICLES: [(&str, &str); 3] = [
+    ("VERZEND", "Verzendkosten"),
+    ("KORTING", "Korting"),
+    ("BETAALKOSTEN", "Betaalkosten"),
+];
+
+/// Request limits of the simulated SnelStart administration (and of the connector's client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Limits {
+    /// SnelStart's production limits: 500 calls/min, 5,000/hour, 50 concurrent.
+    #[default]
+    Production,
+    /// SnelStart's test-key limits: 100/min, 1,000/hour, 5 concurrent.
+    Test,
+    /// No limits (demos and tests).
+    Unlimited,
+}
+
+/// What to seed and how the simulators behave.
+#[derive(Debug, Clone)]
+pub struct SimSetup {
+    /// Articles in SnelStart.
+    pub articles: usize,
+    /// Orders in the shop.
+    pub orders: usize,
+    /// Seed (same seed, same data).
+    pub seed: u64,
+    /// Added latency per request.
+    pub latency_ms: u64,
+    /// Rate limits.
+    pub limits: Limits,
+}
+
+/// The running simulators.
+pub struct Sims {
+    /// The SnelStart simulator.
+    pub snelstart: Running,
+    /// The shop simulator.
+    pub shop: Running,
+    /// The shop connector type (`magento`).
+    pub shop_type: &'static str,
+    /// The setup they were started with.
+    pub setup: SimSetup,
+}
+
+/// Shop simulators this koppel can serve.
+pub const SHOP_SIMULATORS: &[&str] = &["magento"];
+
+/// Refuses anything but a loopback address.
+pub fn loopback(addr: &str) -> Result<SocketAddr, String> {
+    let a: SocketAddr = addr
+        .parse()
+        .map_err(|e| format!("{addr:?} is not an address like 127.0.0.1:8081: {e}"))?;
+    if !a.ip().is_loopback() {
+        return Err(format!(
+            "{addr}: the simulators only listen on loopback (127.0.0.1 or ::1), never on a network"
+        ));
+    }
+    Ok(a)
+}
+
+fn seed_config(s: &SimSetup) -> SeedConfig {
+    SeedConfig {
+        articles: s.articles,
+        orders: s.orders,
+        customers: (s.orders * 2 / 5).max(1),
+        seed: s.seed,
+    }
+}
+
+/// Starts both simulators and creates the service articles.
+pub async fn start(
+    snelstart_addr: SocketAddr,
+    shop_type: &str,
+    shop_addr: SocketAddr,
+    setup: SimSetup,
+) -> Result<Sims, String> {
+    let shop_type = SHOP_SIMULATORS
+        .iter()
+        .copied()
+        .find(|s| *s == shop_type)
+        .ok_or_else(|| {
+            format!(
+                "no simulator for shop {shop_type:?}; available: {}",
+                SHOP_SIMULATORS.join(", ")
+            )
+        })?;
+    let faults = Faults {
+        latency_ms: setup.latency_ms,
+        ..Faults::default()
+    };
+    let snel = snelstart::start(
+        snelstart_addr,
+        SnelStartOptions {
+            seed: seed_config(&setup),
+            rate_limits: match setup.limits {
+                Limits::Production => RateLimits::PRODUCTION,
+                Limits::Test => RateLimits::TEST,
+                Limits::Unlimited => RateLimits::UNLIMITED,
+            },
+            faults: faults.clone(),
+            ..SnelStartOptions::default()
+        },
+    )
+    .await
+    .map_err(|e| format!("cannot start the SnelStart simulator on {snelstart_addr}: {e}"))?;
+    let shop = magento::start(
+        shop_addr,
+        MagentoOptions {
+            seed: seed_config(&setup),
+            ..MagentoOptions::default()
+        },
+    )
+    .await
+    .map_err(|e| format!("cannot start the {shop_type} simulator on {shop_addr}: {e}"))?;
+    shop.control.set_faults(faults);
+    create_service_articles(&snel.base_url()).await?;
+    Ok(Sims {
+        snelstart: snel,
+        shop,
+        shop_type,
+        setup,
+    })
+}
+
+/// A SnelStart API client for set-up steps (token, subscription key).
+pub struct SnelStartAdmin {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl SnelStartAdmin {
+    /// Logs in to the simulator at `base`.
+    pub async fn login(base: &str) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let resp = http
+            .post(format!("{base}/b2b/token"))
+            .form(&[("grant_type", "clientkey"), ("clientkey", snelstart::CLIENT_KEY)])
+            .send()
+            .await
+            .map_err(|e| format!("SnelStart simulator token: {e}"))?;
+        let body: Value = resp
+            .json()
+            .await
+            .map_err(|e| format!("SnelStart simulator token: {e}"))?;
+        let token = body["access_token"]
+            .as_str()
+            .ok_or_else(|| format!("SnelStart simulator token: unexpected answer {body}"))?
+            .to_owned();
+        Ok(SnelStartAdmin {
+            http,
+            base: base.to_owned(),
+            token,
+        })
+    }
+
+    /// Sends a request to the API (`/v2...`) or a control endpoint (`/_sandbox/...`).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("Ocp-Apim-Subscription-Key", snelstart::SUBSCRIPTION_KEY);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.map_err(|e| format!("{method} {path}: {e}"))?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| format!("{method} {path}: {e}"))?;
+        if !status.is_success() {
+            return Err(format!("{method} {path}: HTTP {status}: {text}"));
+        }
+        serde_json::from_str(&text).map_err(|e| format!("{method} {path}: {e}: {text}"))
+    }
+}
+
+/// Creates the service articles in SnelStart (VAT high), as a user does once before the
+/// first order sync.
+pub async fn create_service_articles(base: &str) -> Result<(), String> {
+    let admin = SnelStartAdmin::login(base).await?;
+    let groups = admin
+        .call(reqwest::Method::GET, "/v2/artikelomzetgroepen", None)
+        .await?;
+    let hoog = groups
+        .as_array()
+        .and_then(|gs| gs.iter().find(|g| g["verkoopNederlandBtwSoort"] == "Hoog"))
+        .and_then(|g| g["id"].as_str())
+        .ok_or("the SnelStart simulator has no article group with VAT Hoog")?
+        .to_owned();
+    for (code, name) in SERVICE_ARTICLES {
+        admin
+            .call(
+                reqwest::Method::POST,
+                "/v2/artikelen",
+                Some(json!({
+                    "artikelcode": code,
+                    "omschrijving": name,
+                    "artikelOmzetgroep": {"id": hoog},
+                    "verkoopprijs": 0,
+                    "voorraadControle": false,
+                    "isNonActief": false,
+                })),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// A config for koppel pointing at the simulators. `state` is written as given.
+pub fn config_toml(sims: &Sims, state: &str) -> String {
+    let snel = sims.snelstart.base_url();
+    let shop = sims.shop.base_url();
+    let mut out = String::new();
+    out.push_str("# koppel config for the simulators started by `koppel sandbox` / `koppel demo`.\n");
+    out.push_str("# The keys below are the simulators' public sandbox credentials, not secrets;\n");
+    out.push_str("# for a real shop take them from the environment (\"${VAR}\") or a `<key>_file`.\n");
+    let _ = writeln!(out, "state = {}", toml_str(state));
+    out.push_str("timezone = \"Europe/Amsterdam\"\n\n[[pairs]]\nname = \"sandbox\"\n\n");
+    out.push_str("[pairs.accounting]\ntype = \"snelstart\"\n");
+    let _ = writeln!(out, "client_key = {}", toml_str(snelstart::CLIENT_KEY));
+    let _ = writeln!(
+        out,
+        "subscription_key = {}",
+        toml_str(snelstart::SUBSCRIPTION_KEY)
+    );
+    let _ = writeln!(
+        out,
+        "api_base_url = \"{snel}/v2\"\nauth_url = \"{snel}/b2b/token\""
+    );
+    match sims.setup.limits {
+        Limits::Production => out.push_str("key_kind = \"production\"\n"),
+        Limits::Test => out.push_str("key_kind = \"test\"\n"),
+        Limits::Unlimited => {
+            out.push_str("# The simulator runs without limits; so does the client (demo speed).\n");
+            out.push_str("rate_limits = { per_minute = 1000000, per_hour = 10000000, concurrent = 64 }\n");
+        }
+    }
+    out.push_str("\n[pairs.accounting.products]\nweight = { extra_field = \"Gewicht\" }\ncategory = { extra_field = \"Categorie\" }\n");
+    out.push_str("\n[pairs.accounting.orders]\nshipping_article = \"VERZEND\"\ndiscount_article = \"KORTING\"\npayment_fee_article = \"BETAALKOSTEN\"\n\n");
+    let _ = writeln!(
+        out,
+        "[pairs.shop]\ntype = \"{}\"\nbase_url = \"{shop}\"",
+        sims.shop_type
+    );
+    out.push_str("store_code = \"default\"\nprices_include_tax = true\n");
+    if sims.setup.limits == Limits::Unlimited {
+        out.push_str("rate_limits = { concurrent = 64 }\n");
+    }
+    out.push_str("\n[pairs.shop.auth]\nmode = \"oauth1\"\n");
+    let _ = writeln!(out, "consumer_key = {}", toml_str(magento::CONSUMER_KEY));
+    let _ = writeln!(out, "consumer_secret = {}", toml_str(magento::CONSUMER_SECRET));
+    let _ = writeln!(out, "access_token = {}", toml_str(magento::ACCESS_TOKEN));
+    let _ = writeln!(
+        out,
+        "access_token_secret = {}",
+        toml_str(magento::ACCESS_TOKEN_SECRET)
+    );
+    let _ = writeln!(
+        out,
+        "\n[pairs.shop.products]\ncreate_categories = true\ntax_classes = {{ \"21\" = {}, \"9\" = {}, \"0\" = 0 }}",
+        magento::TAX_CLASS_HIGH,
+        magento::TAX_CLASS_LOW
+    );
+    out.push_str(
+        "\n[pairs.flows.products]\nschedule = \"15m\"\n\n[pairs.flows.stock]\nschedule = \"5m\"\n\n",
+    );
+    out.push_str("[pairs.flows.customers]\nschedule = \"5m\"\n\n[pairs.flows.orders]\nschedule = \"*/5 * * * *\"\ncreate_customers = true\n\n");
+    out.push_str(
+        "[pairs.flows.open_amounts]\nschedule = \"30m\"\n\n[pairs.flows.payments]\nschedule = \"15m\"\n",
+    );
+    out
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}

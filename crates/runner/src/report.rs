@@ -239,7 +239,11 @@ fn created_summary(after: &Value) -> String {
     parts.join(", ")
 }
 
-fn change_lines(c: &PlannedChange, all: bool, out: &mut String) {
+/// The lines of one planned change (`+ create`, `~ update` with its fields, `! quarantine`;
+/// `= unchanged` only when `all`).
+pub fn change_line(c: &PlannedChange, all: bool) -> String {
+    let mut out = String::new();
+    let out = &mut out;
     match c.action {
         ChangeAction::Create => {
             let s = c.after.as_ref().map(created_summary).unwrap_or_default();
@@ -285,6 +289,7 @@ fn change_lines(c: &PlannedChange, all: bool, out: &mut String) {
             }
         }
     }
+    out.clone()
 }
 
 fn flow_plan(pair: &str, f: &FlowReport, all: bool, out: &mut String) {
@@ -305,7 +310,7 @@ fn flow_plan(pair: &str, f: &FlowReport, all: bool, out: &mut String) {
         }
     }
     for c in &f.plan {
-        change_lines(c, all, out);
+        out.push_str(&change_line(c, all));
     }
 }
 

@@ -629,12 +629,56 @@ fn json_str(v: Option<&Value>) -> String {
         .to_owned()
 }
 
+/// The properties of `RelatieWriteModel` (SPEC): a PUT sends back what was read, minus what
+/// only the read model has (`fax`).
+pub const RELATIE_WRITE_FIELDS: &[&str] = &[
+    "relatiesoort",
+    "modifiedOn",
+    "relatiecode",
+    "naam",
+    "vestigingsAdres",
+    "correspondentieAdres",
+    "telefoon",
+    "mobieleTelefoon",
+    "email",
+    "btwNummer",
+    "factuurkorting",
+    "krediettermijn",
+    "bankieren",
+    "nonactief",
+    "kredietLimiet",
+    "memo",
+    "kvkNummer",
+    "oin",
+    "websiteUrl",
+    "aanmaningsoort",
+    "offerteEmailVersturen",
+    "bevestigingsEmailVersturen",
+    "factuurEmailVersturen",
+    "aanmaningEmailVersturen",
+    "offerteAanvraagEmailVersturen",
+    "bestellingEmailVersturen",
+    "ublBestandAlsBijlage",
+    "iban",
+    "bic",
+    "incassoSoort",
+    "factuurRelatie",
+    "inkoopBoekingenUri",
+    "verkoopBoekingenUri",
+    "documents",
+    "id",
+    "uri",
+    "extraVeldenKlant",
+];
+
 /// Merges the fields koppel writes into a relatie as read (the whole object, since a PUT
-/// replaces it). Returns `None` when nothing would change. Fields the shop leaves empty keep
-/// SnelStart's value; `relatiesoort` is never touched (it cannot change).
+/// replaces it), keeping only the properties of the write model. Returns `None` when nothing
+/// would change. Fields the shop leaves empty keep SnelStart's value; `relatiesoort` is never
+/// touched (it cannot change).
 pub fn merge_relatie(existing: &Value, desired: &RelatieWrite) -> Option<Value> {
     let mut out = existing.clone();
     let obj = out.as_object_mut()?;
+    obj.retain(|k, _| RELATIE_WRITE_FIELDS.contains(&k.as_str()));
     let mut changed = false;
     let mut set = |obj: &mut serde_json::Map<String, Value>, key: &str, v: &Option<String>, ci: bool| {
         if let Some(v) = v {

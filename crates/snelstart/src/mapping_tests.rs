@@ -470,6 +470,7 @@ fn merge_keeps_snelstart_fields_and_detects_no_change() {
         "btwNummer": "NL123456789B01",
         "kvkNummer": "12345678",
         "iban": "NL91ABNA0417164300",
+        "fax": "030-1111111",
         "vestigingsAdres": {
             "contactpersoon": "Jan Jansen",
             "straat": "Dorpsstraat 1 bis",
@@ -491,6 +492,8 @@ fn merge_keeps_snelstart_fields_and_detects_no_change() {
     assert_eq!(merged["iban"], "NL91ABNA0417164300");
     assert_eq!(merged["relatiecode"], 1042);
     assert_eq!(merged["id"], "rel-1");
+    // the read-only `fax` is not sent back (RelatieWriteModel does not declare it)
+    assert!(merged.get("fax").is_none());
 
     // what the shop does not know is not cleared
     let mut c = customer();

@@ -1,0 +1,750 @@
+//! The connector against the SnelStart simulator (`koppel_sandbox::snelstart`) over real HTTP
+//! on loopback: products and stock read incrementally, customers matched or created, orders
+//! written exactly once (also after a crash between the POST and recording its outcome), open
+//! amounts and payments read back, SnelStart's error bodies mapped, and no 429 under the
+//! default limits.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use koppel_core::model::round_money;
+use koppel_core::{
+    Charge, Connector, Customer, Error, OpenAmount, Order, OrderLine, Page, PaymentStatus, Product,
+    ReadRequest, Record, Source, StockLevel, TaxMode, WriteItem, WriteOutcome,
+};
+use koppel_sandbox::control::Running;
+use koppel_sandbox::seed::{articles, SeedConfig};
+use koppel_sandbox::snelstart::{self, RateLimits, SnelStartOptions, CLIENT_KEY, SUBSCRIPTION_KEY};
+use koppel_snelstart::{Config, SnelStartConnector};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use serde_json::{json, Value};
+
+const SEED: SeedConfig = SeedConfig {
+    articles: 60,
+    orders: 0,
+    customers: 0,
+    seed: 7,
+};
+
+async fn sim(opts: SnelStartOptions) -> Running {
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    snelstart::start(addr, SnelStartOptions { seed: SEED, ..opts })
+        .await
+        .unwrap()
+}
+
+fn config(sim: &Running, extra: Value) -> Config {
+    let base = sim.base_url();
+    let mut v = json!({
+        "client_key": CLIENT_KEY,
+        "subscription_key": SUBSCRIPTION_KEY,
+        "api_base_url": format!("{base}/v2"),
+        "auth_url": format!("{base}/b2b/token"),
+        "http": { "max_retries": 2, "initial_backoff_ms": 5, "max_backoff_ms": 20, "timeout_secs": 10 },
+        "products": {
+            "weight": { "extra_field": "Gewicht" },
+            "category": { "extra_field": "Categorie" },
+        },
+        "orders": { "shipping_article": "VERZEND", "discount_article": "KORTING" },
+    });
+    for (k, val) in extra.as_object().unwrap() {
+        v[k] = val.clone();
+    }
+    Config::from_json(v).unwrap()
+}
+
+fn connector(sim: &Running, extra: Value) -> SnelStartConnector {
+    SnelStartConnector::new(config(sim, extra)).unwrap()
+}
+
+/// Direct access to the simulator's API, for setting up what a SnelStart user would do.
+struct SimApi {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl SimApi {
+    async fn new(sim: &Running) -> SimApi {
+        let http = reqwest::Client::new();
+        let base = sim.base_url();
+        let t: Value = http
+            .post(format!("{base}/b2b/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "grant_type=clientkey&clientkey={}",
+                CLIENT_KEY.replace('=', "%3D")
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        SimApi {
+            base,
+            token: t["access_token"].as_str().unwrap().to_owned(),
+            http,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut rb = self
+            .http
+            .request(method, format!("{}/v2{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("Ocp-Apim-Subscription-Key", SUBSCRIPTION_KEY);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let resp = rb.send().await.unwrap();
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn control(&self, path: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .post(format!("{}/_sandbox/snelstart/{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    /// Creates an article in the group with the given VAT kind.
+    async fn create_article(&self, code: &str, soort: &str) -> String {
+        let groups = self.get("/artikelomzetgroepen").await;
+        let group = groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["verkoopNederlandBtwSoort"] == soort)
+            .unwrap()["id"]
+            .clone();
+        let a = self
+            .call(
+                reqwest::Method::POST,
+                "/artikelen",
+                Some(json!({
+                    "artikelcode": code, "omschrijving": format!("Artikel {code}"),
+                    "artikelOmzetgroep": { "id": group }, "verkoopprijs": 0, "voorraadControle": false
+                })),
+            )
+            .await;
+        a["id"].as_str().unwrap().to_owned()
+    }
+}
+
+async fn read_all<R: Record>(src: &Arc<dyn Source<R>>, since: Option<DateTime<Utc>>) -> Vec<R> {
+    let mut out = Vec::new();
+    let mut req = ReadRequest {
+        since,
+        ..Default::default()
+    };
+    loop {
+        let Page { items, next } = src.read(&req).await.unwrap();
+        for i in items {
+            out.push(i.unwrap_or_else(|r| panic!("unexpected rejection: {r}")));
+        }
+        match next {
+            Some(n) => req.page = Some(n),
+            None => return out,
+        }
+    }
+}
+
+fn no_429(sim: &Running) {
+    let stats = sim.control.stats();
+    assert_eq!(stats.with_status(429), 0, "{stats:?}");
+}
+
+#[tokio::test]
+async fn products_and_stock_are_read_incrementally() {
+    let sim = sim(SnelStartOptions::default()).await;
+    let c = connector(&sim, json!({ "stock": { "kind": "free" } }));
+    let ep = c.endpoints();
+    let products = ep.product_source.unwrap();
+    let stock = ep.stock_source.unwrap();
+
+    let all = read_all(&products, None).await;
+    assert_eq!(all.len(), 60);
+    let seed = articles(&SEED);
+    let p1 = all.iter().find(|p| p.sku.as_str() == "KP-0001").unwrap();
+    assert_eq!(p1.price.amount, seed[0].price_excl);
+    assert_eq!(p1.tax_mode, TaxMode::Exclusive);
+    assert_eq!(p1.vat.as_ref().unwrap().percentage, seed[0].vat.percentage());
+    assert_eq!(p1.weight, Some(seed[0].weight));
+    assert_eq!(p1.category, vec![seed[0].category.clone()]);
+    assert!(!all.iter().find(|p| p.sku.as_str() == "KP-0040").unwrap().active);
+    // 60 articles in pages of 25: 3 list calls, and reference data once
+    let s = sim.control.stats();
+    assert_eq!(s.count("GET", "/v2/artikelen"), 3);
+    assert_eq!(s.count("GET", "/v2/btwtarieven"), 1);
+
+    let levels = read_all(&stock, None).await;
+    assert_eq!(levels.len(), 60);
+    let l1 = levels.iter().find(|l| l.sku.as_str() == "KP-0001").unwrap();
+    assert_eq!(l1.quantity, Decimal::from(seed[0].stock - seed[0].backorders));
+
+    // the cursor: the newest change seen
+    let cursor = all.iter().filter_map(|p| p.modified).max().unwrap();
+    assert!(read_all(&products, Some(cursor)).await.is_empty());
+
+    // a SnelStart user changes one price
+    let api = SimApi::new(&sim).await;
+    let list = api.get("/artikelen?$filter=Artikelcode%20eq%20'KP-0002'").await;
+    let mut a = list[0].clone();
+    let id = a["id"].as_str().unwrap().to_owned();
+    a["verkoopprijs"] = json!(99.95);
+    for k in [
+        "technischeVoorraad",
+        "vrijeVoorraad",
+        "isHoofdartikel",
+        "subartikelen",
+        "modifiedOn",
+    ] {
+        a.as_object_mut().unwrap().remove(k);
+    }
+    api.call(reqwest::Method::PUT, &format!("/artikelen/{id}"), Some(a))
+        .await;
+
+    let changed = read_all(&products, Some(cursor)).await;
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].sku.as_str(), "KP-0002");
+    assert_eq!(changed[0].price.amount, dec!(99.95));
+    let changed_stock = read_all(&stock, Some(cursor)).await;
+    assert_eq!(
+        changed_stock.iter().map(|l| l.sku.as_str()).collect::<Vec<_>>(),
+        vec!["KP-0002"]
+    );
+    // the stock reads asked only for the fields they need
+    no_429(&sim);
+}
+
+fn address(street: &str, postcode: &str, city: &str) -> koppel_core::Address {
+    koppel_core::Address {
+        first_name: Some("Jan".into()),
+        last_name: Some("Jansen".into()),
+        company: None,
+        street: vec![street.into()],
+        postcode: postcode.into(),
+        city: city.into(),
+        region: None,
+        country: Some(koppel_core::CountryCode::new("NL").unwrap()),
+        phone: None,
+    }
+}
+
+fn customer(key: &str, email: &str) -> Customer {
+    Customer {
+        key: key.into(),
+        email: Some(email.into()),
+        first_name: Some("Jan".into()),
+        last_name: Some("Jansen".into()),
+        company: None,
+        phone: None,
+        vat_number: None,
+        kvk_number: None,
+        billing: Some(address("Dorpsstraat 1", "1234 AB", "Utrecht")),
+        shipping: None,
+        is_guest: false,
+        modified: None,
+    }
+}
+
+#[tokio::test]
+async fn customers_are_matched_or_created() {
+    let sim = sim(SnelStartOptions::default()).await;
+    let c = connector(&sim, json!({}));
+    let sink = c.endpoints().customer_sink.unwrap();
+    let api = SimApi::new(&sim).await;
+
+    // a seeded relatie: "Jansen Koffie B.V.", klant1@example.nl, Stationsstraat 1, Utrecht
+    let seeded = api.get("/relaties?$filter=Relatiecode%20eq%201001").await[0].clone();
+    let mut known = customer("11", "klant1@example.nl");
+    known.first_name = None;
+    known.last_name = None;
+    known.company = Some("Jansen Koffie B.V.".into());
+    known.billing = Some(koppel_core::Address {
+        first_name: None,
+        last_name: None,
+        ..address(
+            "Stationsstraat 1",
+            seeded["vestigingsAdres"]["postcode"].as_str().unwrap(),
+            "Utrecht",
+        )
+    });
+    let out = sink.write(&WriteItem::new(known.clone())).await.unwrap();
+    assert_eq!(
+        out,
+        WriteOutcome::Unchanged {
+            target_id: seeded["id"].as_str().unwrap().to_owned()
+        }
+    );
+
+    // a changed phone number: the whole relatie is PUT back, SnelStart's fields kept
+    known.phone = Some("030-7654321".into());
+    let mut item = WriteItem::new(known.clone());
+    item.target_id = Some(out.target_id().to_owned());
+    let out2 = sink.write(&item).await.unwrap();
+    assert_eq!(
+        out2,
+        WriteOutcome::Updated {
+            target_id: out.target_id().to_owned()
+        }
+    );
+    let after = api.get(&format!("/relaties/{}", out.target_id())).await;
+    assert_eq!(after["telefoon"], "030-7654321");
+    assert_eq!(after["relatiecode"], 1001);
+    assert_eq!(after["krediettermijn"], 14);
+
+    // a new customer is created once; writing it again (bound) changes nothing
+    let new = customer("12", "nieuw@example.nl");
+    let created = sink.write(&WriteItem::new(new.clone())).await.unwrap();
+    let WriteOutcome::Created { target_id } = &created else {
+        panic!("{created:?}")
+    };
+    let r = api.get(&format!("/relaties/{target_id}")).await;
+    assert_eq!(r["naam"], "Jan Jansen");
+    assert_eq!(r["relatiesoort"], json!(["Klant"]));
+    assert_eq!(r["vestigingsAdres"]["straat"], "Dorpsstraat 1");
+    let mut again = WriteItem::new(new.clone());
+    again.target_id = Some(target_id.clone());
+    assert_eq!(
+        sink.write(&again).await.unwrap(),
+        WriteOutcome::Unchanged {
+            target_id: target_id.clone()
+        }
+    );
+    // unbound, it is found by e-mail instead of created twice
+    assert_eq!(
+        sink.write(&WriteItem::new(new)).await.unwrap().target_id(),
+        target_id
+    );
+    let s = sim.control.stats();
+    assert_eq!(s.count("POST", "/v2/relaties"), 1);
+    assert_eq!(s.count("PUT", "/v2/relaties/{id}"), 1);
+
+    // too long for SnelStart: rejected before any request, naming the field and the limit
+    let mut long = customer("13", "lang@example.nl");
+    long.company = Some("Een bedrijfsnaam die echt veel te lang is voor SnelStart".into());
+    match sink.write(&WriteItem::new(long)).await.unwrap_err() {
+        Error::Rejected(r) => {
+            assert_eq!(r.field.as_deref(), Some("company"));
+            assert!(r.message.contains("at most 50"), "{r}");
+        }
+        e => panic!("{e:?}"),
+    }
+
+    // SnelStart's own validation (REL-0059: a Dutch VAT number of the wrong shape) arrives as a
+    // rejection with its code
+    let mut bad_vat = customer("14", "btw@example.nl");
+    bad_vat.vat_number = Some("NL12345".into());
+    match sink.write(&WriteItem::new(bad_vat)).await.unwrap_err() {
+        Error::Rejected(r) => {
+            assert_eq!(r.code.as_deref(), Some("REL-0059"));
+            assert_eq!(r.field.as_deref(), Some("vat_number"));
+            assert_eq!(r.record, "customer 14");
+        }
+        e => panic!("{e:?}"),
+    }
+
+    // guests to one verzameldebiteur
+    let collective = connector(
+        &sim,
+        json!({ "customers": { "guests": "collective", "collective_relatie_code": 1002 } }),
+    );
+    let mut guest = customer("guest:g@example.nl", "g@example.nl");
+    guest.is_guest = true;
+    let out = collective
+        .endpoints()
+        .customer_sink
+        .unwrap()
+        .write(&WriteItem::new(guest))
+        .await
+        .unwrap();
+    let verzamel = api.get("/relaties?$filter=Relatiecode%20eq%201002").await[0]["id"].clone();
+    assert_eq!(
+        out,
+        WriteOutcome::Unchanged {
+            target_id: verzamel.as_str().unwrap().to_owned()
+        }
+    );
+    no_429(&sim);
+}
+
+struct OrderSetup {
+    relatie: String,
+    prices: BTreeMap<String, (Decimal, Decimal)>,
+}
+
+async fn order_setup(sim: &Running, c: &SnelStartConnector) -> OrderSetup {
+    let api = SimApi::new(sim).await;
+    api.create_article("VERZEND", "Hoog").await;
+    api.create_article("KORTING", "Hoog").await;
+    let relatie = c
+        .endpoints()
+        .customer_sink
+        .unwrap()
+        .write(&WriteItem::new(customer("21", "koper@example.nl")))
+        .await
+        .unwrap()
+        .target_id()
+        .to_owned();
+    let prices = articles(&SEED)
+        .iter()
+        .map(|a| (a.sku.clone(), (a.price_excl, a.vat.percentage())))
+        .collect();
+    OrderSetup { relatie, prices }
+}
+
+/// An inclusive order of `lines` (sku, quantity) with shipping 4.95, totals as a shop computes.
+fn shop_order(number: &str, setup: &OrderSetup, lines: &[(&str, i64)]) -> Order {
+    let lines: Vec<OrderLine> = lines
+        .iter()
+        .map(|(sku, qty)| {
+            let (excl, pct) = setup.prices[*sku];
+            let unit = round_money(excl * (Decimal::ONE_HUNDRED + pct) / Decimal::ONE_HUNDRED, 2);
+            let qty = Decimal::from(*qty);
+            OrderLine {
+                sku: Some(koppel_core::Sku::new(*sku).unwrap()),
+                name: format!("Product {sku}"),
+                quantity: qty,
+                unit_price: unit,
+                vat_percentage: Some(pct),
+                discount: Decimal::ZERO,
+                row_total: unit * qty,
+            }
+        })
+        .collect();
+    let grand = lines.iter().map(|l| l.row_total).sum::<Decimal>() + dec!(4.95);
+    Order {
+        number: number.into(),
+        source_id: None,
+        created_at: Utc::now(),
+        modified: None,
+        status: "processing".into(),
+        currency: koppel_core::Currency::eur(),
+        tax_mode: TaxMode::Inclusive,
+        customer: customer("21", "koper@example.nl"),
+        billing: address("Dorpsstraat 1", "1234 AB", "Utrecht"),
+        shipping: Some(address("Kerkstraat 9", "4321 BA", "Gouda")),
+        lines,
+        shipping_cost: Some(Charge {
+            description: "Verzending".into(),
+            amount: dec!(4.95),
+            vat_percentage: Some(dec!(21)),
+        }),
+        payment_cost: None,
+        discount: Decimal::ZERO,
+        payment_method: None,
+        grand_total: grand,
+        tax_total: Decimal::ZERO,
+    }
+}
+
+fn item(order: Order, setup: &OrderSetup) -> WriteItem<Order> {
+    let mut it = WriteItem::new(order);
+    it.refs.insert("customer".into(), setup.relatie.clone());
+    it
+}
+
+async fn orders_with_reference(api: &SimApi, number: &str) -> Vec<Value> {
+    api.get(&format!(
+        "/verkooporders?$filter=Orderreferentie%20eq%20'{number}'"
+    ))
+    .await
+    .as_array()
+    .unwrap()
+    .clone()
+}
+
+#[tokio::test]
+async fn orders_are_created_exactly_once() {
+    let sim = sim(SnelStartOptions::default()).await;
+    let c = connector(&sim, json!({}));
+    let setup = order_setup(&sim, &c).await;
+    let sink = c.endpoints().order_sink.unwrap();
+    let api = SimApi::new(&sim).await;
+
+    let order = shop_order("WEB-1001", &setup, &[("KP-0001", 2), ("KP-0003", 1)]);
+    let created = sink.write(&item(order.clone(), &setup)).await.unwrap();
+    let WriteOutcome::Created { target_id } = &created else {
+        panic!("{created:?}")
+    };
+    let stored = api.get(&format!("/verkooporders/{target_id}")).await;
+    assert_eq!(stored["orderreferentie"], "WEB-1001");
+    assert_eq!(stored["verkooporderBtwIngaveModel"], "Inclusief");
+    assert_eq!(stored["regels"].as_array().unwrap().len(), 3);
+    assert_eq!(stored["afleveradres"]["plaats"], "Gouda");
+    // SnelStart's total equals the shop's grand total to the cent
+    let total: Decimal = serde_json::from_value(stored["totaalInclusiefBtw"].clone()).unwrap();
+    assert_eq!(total, order.grand_total);
+
+    // a second write of the same order (no binding yet) finds it and does not post again
+    let again = sink.write(&item(order.clone(), &setup)).await.unwrap();
+    assert_eq!(
+        again,
+        WriteOutcome::Unchanged {
+            target_id: target_id.clone()
+        }
+    );
+    // bound: never re-posted either
+    let mut bound = item(order.clone(), &setup);
+    bound.target_id = Some(target_id.clone());
+    assert_eq!(sink.write(&bound).await.unwrap().target_id(), target_id);
+    assert_eq!(sim.control.stats().count("POST", "/v2/verkooporders"), 1);
+    assert_eq!(orders_with_reference(&api, "WEB-1001").await.len(), 1);
+
+    // a crash between the POST and recording the outcome: the order was stored, the client
+    // saw a 500; the outcome is uncertain, and lookup finds the order. (A second connector
+    // without lookup-before-create and with warm caches, so that the POST is the only request
+    // the fault hits.)
+    let direct = connector(
+        &sim,
+        json!({ "orders": { "shipping_article": "VERZEND", "lookup_before_create": false } }),
+    );
+    let direct_sink = direct.endpoints().order_sink.unwrap();
+    direct_sink
+        .write(&item(shop_order("WEB-1000", &setup, &[("KP-0001", 1)]), &setup))
+        .await
+        .unwrap();
+    let order2 = shop_order("WEB-1002", &setup, &[("KP-0001", 3)]);
+    sim.control.set_faults(koppel_sandbox::control::Faults {
+        error_after_rate: 1.0,
+        ..Default::default()
+    });
+    let e = direct_sink
+        .write(&item(order2.clone(), &setup))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Uncertain { .. }), "{e:?}");
+    sim.control.set_faults(Default::default());
+    let found = sink.lookup(&order2).await.unwrap().expect("the order was stored");
+    assert_eq!(
+        sink.write(&item(order2, &setup)).await.unwrap(),
+        WriteOutcome::Unchanged { target_id: found }
+    );
+    assert_eq!(orders_with_reference(&api, "WEB-1002").await.len(), 1);
+
+    // records at fault are rejected naming the field, and nothing is posted
+    let posts = sim.control.stats().count("POST", "/v2/verkooporders");
+    let mut unknown = shop_order("WEB-1003", &setup, &[("KP-0001", 1)]);
+    unknown.lines[0].sku = Some(koppel_core::Sku::new("NOPE-1").unwrap());
+    let e = sink.write(&item(unknown, &setup)).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Rejected(r) if r.field.as_deref() == Some("lines[0].sku")),
+        "{e:?}"
+    );
+    let mut wrong_vat = shop_order("WEB-1004", &setup, &[("KP-0001", 1)]);
+    wrong_vat.lines[0].vat_percentage = Some(dec!(7));
+    let e = sink.write(&item(wrong_vat, &setup)).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Rejected(r) if r.field.as_deref() == Some("lines[0].vat_percentage")),
+        "{e:?}"
+    );
+    let mut off = shop_order("WEB-1005", &setup, &[("KP-0001", 1)]);
+    off.grand_total += dec!(0.01);
+    let e = sink.write(&item(off, &setup)).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Rejected(r) if r.field.as_deref() == Some("grand_total")),
+        "{e:?}"
+    );
+    let no_customer = WriteItem::new(shop_order("WEB-1006", &setup, &[("KP-0001", 1)]));
+    let e = sink.write(&no_customer).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Rejected(r) if r.field.as_deref() == Some("customer")),
+        "{e:?}"
+    );
+    assert_eq!(sim.control.stats().count("POST", "/v2/verkooporders"), posts);
+
+    // a discount line on the configured article, refs by article id
+    let mut disc = shop_order("WEB-1007", &setup, &[("KP-0002", 3)]);
+    disc.discount = dec!(2.50);
+    disc.grand_total -= dec!(2.50);
+    let mut it = item(disc.clone(), &setup);
+    let kp2 = api.get("/artikelen?$filter=Artikelcode%20eq%20'KP-0002'").await[0]["id"].clone();
+    it.refs
+        .insert("sku:KP-0002".into(), kp2.as_str().unwrap().to_owned());
+    let out = sink.write(&it).await.unwrap();
+    let stored = api.get(&format!("/verkooporders/{}", out.target_id())).await;
+    let total: Decimal = serde_json::from_value(stored["totaalInclusiefBtw"].clone()).unwrap();
+    assert_eq!(total, disc.grand_total);
+    no_429(&sim);
+}
+
+#[tokio::test]
+async fn open_amounts_and_payments_are_read_back() {
+    let sim = sim(SnelStartOptions::default()).await;
+    let c = connector(&sim, json!({}));
+    let setup = order_setup(&sim, &c).await;
+    let api = SimApi::new(&sim).await;
+    let ep = c.endpoints();
+    let open_src: Arc<dyn Source<OpenAmount>> = ep.open_amount_source.unwrap();
+    let pay_src: Arc<dyn Source<PaymentStatus>> = ep.payment_source.unwrap();
+
+    let order = shop_order("WEB-2001", &setup, &[("KP-0001", 1)]);
+    let id = ep
+        .order_sink
+        .unwrap()
+        .write(&item(order.clone(), &setup))
+        .await
+        .unwrap()
+        .target_id()
+        .to_owned();
+    // an order entered in SnelStart itself, without orderreferentie: its invoice is skipped
+    let manual = api
+        .call(
+            reqwest::Method::POST,
+            "/verkooporders",
+            Some(json!({ "relatie": { "id": setup.relatie }, "datum": "2025-01-10T00:00:00",
+                          "regels": [{ "artikel": { "id": api.get("/artikelen?$filter=Artikelcode%20eq%20'KP-0001'").await[0]["id"] }, "aantal": 1 }] })),
+        )
+        .await;
+    assert!(read_all(&open_src, None).await.is_empty());
+
+    let factuur = api.control("invoice", json!({ "verkooporderId": id })).await;
+    api.control("invoice", json!({ "verkooporderId": manual["id"] }))
+        .await;
+    let open = read_all(&open_src, None).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].order_number, "WEB-2001");
+    assert_eq!(open[0].open_amount.amount, order.grand_total);
+    assert_eq!(open[0].invoice_number, factuur["factuurnummer"].as_str().unwrap());
+    let pay = read_all(&pay_src, None).await;
+    assert!(!pay[0].paid);
+    let cursor = open[0].modified.unwrap();
+
+    // the customer pays part, then the rest
+    api.control(
+        "payment",
+        json!({ "verkoopfactuurId": factuur["id"], "bedrag": 10 }),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let open = read_all(&open_src, Some(cursor)).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].open_amount.amount, order.grand_total - dec!(10));
+    let pay = read_all(&pay_src, Some(cursor)).await;
+    assert_eq!((pay[0].paid, pay[0].paid_amount.amount), (false, dec!(10)));
+    let cursor = open[0].modified.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let rest: f64 = (order.grand_total - dec!(10)).to_string().parse().unwrap();
+    api.control(
+        "payment",
+        json!({ "verkoopfactuurId": factuur["id"], "bedrag": rest }),
+    )
+    .await;
+    let pay = read_all(&pay_src, Some(cursor)).await;
+    assert_eq!(pay.len(), 1);
+    assert!(pay[0].paid, "{pay:?}");
+    assert_eq!(pay[0].paid_amount.amount, order.grand_total);
+    no_429(&sim);
+}
+
+#[tokio::test]
+async fn check_against_the_simulator() {
+    let sim = sim(SnelStartOptions::default()).await;
+    let report = connector(&sim, json!({})).check().await.unwrap();
+    assert!(
+        report.checks.iter().any(|l| l.contains("Koppel Sandbox B.V.")),
+        "{report:?}"
+    );
+
+    let scoped = self::sim(SnelStartOptions {
+        missing_scopes: vec!["settings:read".into()],
+        ..Default::default()
+    })
+    .await;
+    match connector(&scoped, json!({})).check().await.unwrap_err() {
+        Error::Auth { message } => assert!(message.contains("settings:read"), "{message}"),
+        e => panic!("{e:?}"),
+    }
+    let bad = connector(&sim, json!({ "client_key": "wrong-key" }));
+    assert!(
+        matches!(bad.check().await.unwrap_err(), Error::Auth { message } if message.contains("koppelsleutel"))
+    );
+    let bad = connector(&sim, json!({ "subscription_key": "wrong-subscription" }));
+    assert!(
+        matches!(bad.check().await.unwrap_err(), Error::Auth { message } if message.contains("subscription_key"))
+    );
+}
+
+#[tokio::test]
+async fn expired_tokens_and_malformed_records_are_handled() {
+    let sim = sim(SnelStartOptions::default()).await;
+    let c = connector(&sim, json!({}));
+    let stock = c.endpoints().stock_source.unwrap();
+    assert_eq!(read_all(&stock, None).await.len(), 60);
+    // SnelStart drops the token early: one 401, a new token, the read goes on
+    sim.control.set_faults(koppel_sandbox::control::Faults {
+        expire_tokens: true,
+        ..Default::default()
+    });
+    assert_eq!(read_all(&stock, None).await.len(), 60);
+    assert_eq!(c.client().token_fetches(), 2);
+    // a corrupted record is one rejection, the page goes on (reference data read before)
+    let products: Arc<dyn Source<Product>> = c.endpoints().product_source.unwrap();
+    assert!(products
+        .read(&ReadRequest::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .all(|i| i.is_ok()));
+    sim.control.set_faults(koppel_sandbox::control::Faults {
+        malformed_rate: 1.0,
+        ..Default::default()
+    });
+    let page: Page<StockLevel> = stock.read(&ReadRequest::default()).await.unwrap();
+    assert_eq!(page.items.len(), 25);
+    assert_eq!(page.items.iter().filter(|i| i.is_err()).count(), 1);
+    let page = products.read(&ReadRequest::default()).await.unwrap();
+    assert_eq!(page.items.iter().filter(|i| i.is_err()).count(), 1);
+    no_429(&sim);
+}
+
+#[tokio::test]
+async fn a_burst_on_a_test_key_stays_within_the_concurrency_limit() {
+    // the simulator enforces 5 concurrent calls (test key); the per-minute budget is raised
+    // so the test does not wait on it
+    let limits = RateLimits {
+        per_minute: 10_000,
+        per_hour: 100_000,
+        concurrent: 5,
+    };
+    let sim = sim(SnelStartOptions {
+        rate_limits: limits,
+        faults: koppel_sandbox::control::Faults {
+            latency_ms: 20,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let c = connector(
+        &sim,
+        json!({ "key_kind": "test", "rate_limits": { "per_minute": 10000, "per_hour": 100000, "concurrent": 5 } }),
+    );
+    let stock = c.endpoints().stock_source.unwrap();
+    let reads = (0..40).map(|_| {
+        let s = stock.clone();
+        async move { s.read(&ReadRequest::default()).await.map(|p| p.items.len()) }
+    });
+    let results = futures::future::join_all(reads).await;
+    assert!(results.iter().all(|r| matches!(r, Ok(25))), "{results:?}");
+    no_429(&sim);
+    assert_eq!(c.stats().retries, 0);
+}

@@ -14,11 +14,8 @@ use koppel_sandbox::seed::{self, SeedConfig};
 use rust_decimal_macros::dec;
 use serde_json::json;
 
-/// Every check passes except the three customer-source ones, which fail only because the
-/// simulator answers 500 to `sortOrders[0][field]=entity_id` on `/V1/customers/search` (real
-/// Magento sorts `customer_entity` by its primary key `entity_id`). Run with `--ignored`.
+/// The conformance kit against the Magento simulator.
 #[tokio::test]
-#[ignore = "simulator rejects sort by entity_id on /V1/customers/search (see doc comment)"]
 async fn magento_connector_conforms() {
     let sim = start("127.0.0.1:0".parse().unwrap(), MagentoOptions::default())
         .await

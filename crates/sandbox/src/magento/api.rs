@@ -1549,7 +1549,11 @@ async fn customers_search(State(app): St, Path(p): Params, req: Request) -> Res 
             &["taxvat", "dob", "middlename", "prefix", "suffix"],
         );
         let records: Vec<Value> = shop.customers.values().cloned().collect();
-        search::run(records, &sc, &TopLevel { known: &known }, "id", app.paging())?
+        let fields = search::Aliased {
+            inner: TopLevel { known: &known },
+            aliases: &[("entity_id", "id")],
+        };
+        search::run(records, &sc, &fields, "id", app.paging())?
     };
     Ok(cx.reply(app.maybe_malform(result)))
 }

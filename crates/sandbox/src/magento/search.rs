@@ -358,6 +358,37 @@ impl Fields for TopLevel<'_> {
     }
 }
 
+/// A flat resource whose table column has another name than the JSON key (a customer's
+/// `entity_id` is its `id`): filters and sorts on the column work like on the key.
+pub struct Aliased<'a> {
+    /// The fields a record of this resource can have.
+    pub inner: TopLevel<'a>,
+    /// (column, JSON key) pairs.
+    pub aliases: &'a [(&'a str, &'a str)],
+}
+
+impl Aliased<'_> {
+    fn key<'f>(&'f self, field: &'f str) -> &'f str {
+        self.aliases
+            .iter()
+            .find(|(column, _)| *column == field)
+            .map(|(_, key)| *key)
+            .unwrap_or(field)
+    }
+}
+
+impl Fields for Aliased<'_> {
+    fn values(&self, record: &Value, field: &str) -> Vec<Value> {
+        self.inner.values(record, self.key(field))
+    }
+    fn known(&self, field: &str) -> bool {
+        self.inner.known(self.key(field))
+    }
+    fn unknown(&self, field: &str) -> MageError {
+        self.inner.unknown(field)
+    }
+}
+
 fn as_decimal(s: &str) -> Option<Decimal> {
     let s = s.trim();
     if s.is_empty() {

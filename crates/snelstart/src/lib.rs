@@ -57,15 +57,22 @@ fn factory(value: serde_json::Value, _ctx: &ConnectorContext) -> Result<Arc<dyn 
     Ok(Arc::new(SnelStartConnector::new(config)?))
 }
 
-koppel_core::reexports::inventory::submit! {
-    ConnectorDescriptor {
-        name: "snelstart",
-        role: Role::Accounting,
-        description: "SnelStart B2B API v2: articles, stock, relaties, verkooporders, open amounts and payments",
-        capabilities: CAPABILITIES,
-        config_schema: schema,
-        example_config: example,
-        validate,
-        factory,
-    }
+const REGISTRATION: ConnectorDescriptor = ConnectorDescriptor {
+    name: "snelstart",
+    role: Role::Accounting,
+    description: "SnelStart B2B API v2: articles, stock, relaties, verkooporders, open amounts and payments",
+    capabilities: CAPABILITIES,
+    config_schema: schema,
+    example_config: example,
+    validate,
+    factory,
+};
+
+static DESCRIPTOR: ConnectorDescriptor = REGISTRATION;
+
+koppel_core::reexports::inventory::submit! { REGISTRATION }
+
+/// The connector's registration (also in the registry under `snelstart`).
+pub fn descriptor() -> &'static ConnectorDescriptor {
+    &DESCRIPTOR
 }

@@ -773,3 +773,70 @@ mod tests {
         assert_eq!(e.to_string(), "koppel.toml:12: pairs[0].shop.base_url: not a URL");
     }
 }
+
+#[cfg(test)]
+mod capability_tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use koppel_core::{Capabilities, Connector, ConnectorContext, ConnectorDescriptor, Error, Kind, Role};
+    use serde_json::Value;
+
+    use super::Config;
+
+    fn schema() -> schemars::Schema {
+        schemars::json_schema!({"type": "object"})
+    }
+    fn example() -> &'static str {
+        ""
+    }
+    fn accept(_: &Value) -> koppel_core::Result<()> {
+        Ok(())
+    }
+    fn refuse(_: Value, _: &ConnectorContext) -> koppel_core::Result<Arc<dyn Connector>> {
+        Err(Error::internal("test connector"))
+    }
+
+    // A shop that takes products but cannot write stock (unit-test builds only).
+    koppel_core::reexports::inventory::submit! {
+        ConnectorDescriptor {
+            name: "test_products_only_shop",
+            role: Role::Shop,
+            description: "test connector",
+            capabilities: Capabilities { sources: &[Kind::Order], sinks: &[Kind::Product] },
+            config_schema: schema,
+            example_config: example,
+            validate: accept,
+            factory: refuse,
+        }
+    }
+
+    #[test]
+    fn impossible_flow_is_refused_before_any_io() {
+        let text = r#"
+[[pairs]]
+name = "p"
+[pairs.accounting]
+type = "snelstart"
+client_key = "client-key-1"
+subscription_key = "sub-key-1"
+[pairs.shop]
+type = "test_products_only_shop"
+[pairs.flows.products]
+[pairs.flows.stock]
+schedule = "5m"
+"#;
+        let env = |_: &str| None;
+        let errs = Config::parse(text, Path::new("koppel.toml"), &env).unwrap_err();
+        assert_eq!(errs.0.len(), 1, "{errs}");
+        let e = &errs.0[0];
+        assert_eq!(e.path, "pairs[0].flows.stock");
+        assert_eq!(e.line, Some(11));
+        assert!(e.message.contains("cannot write stock"), "{}", e.message);
+        assert!(
+            e.to_string()
+                .starts_with("koppel.toml:11: pairs[0].flows.stock: "),
+            "{e}"
+        );
+    }
+}

@@ -10,7 +10,7 @@ use crate::flows::{possible, Flow, FlowOptions};
 use crate::report::exit;
 
 /// Rewrites an example's table headers (`[orders]`) so they sit under `[pairs.<side>]`.
-fn nest_headers(example: &str, side: &str) -> String {
+pub fn nest_headers(example: &str, side: &str) -> String {
     let mut out = String::new();
     for line in example.lines() {
         let trimmed = line.trim_start();
@@ -29,6 +29,24 @@ fn nest_headers(example: &str, side: &str) -> String {
             None
         };
         out.push_str(rewritten.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+/// A descriptor's example config without its own `type = ...` line (the caller writes it).
+pub fn example_body(d: &ConnectorDescriptor) -> String {
+    let mut in_root = true;
+    let mut out = String::new();
+    for line in (d.example_config)().lines() {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            in_root = false;
+        }
+        if in_root && t.starts_with("type") && t[4..].trim_start().starts_with('=') {
+            continue;
+        }
+        out.push_str(line);
         out.push('\n');
     }
     out
@@ -62,7 +80,7 @@ pub fn starting_config(accounting: &ConnectorDescriptor, shop: &ConnectorDescrip
     for (side, d) in [("accounting", accounting), ("shop", shop)] {
         let _ = writeln!(out, "# {}", d.description);
         let _ = writeln!(out, "[pairs.{side}]\ntype = \"{}\"", d.name);
-        out.push_str(&nest_headers((d.example_config)().trim(), side));
+        out.push_str(&nest_headers(example_body(d).trim(), side));
         out.push('\n');
     }
     out.push_str("# Flows: each table enables one. `schedule` is an interval (\"15m\") or a cron\n");

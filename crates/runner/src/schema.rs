@@ -178,7 +178,10 @@ pub fn configuration_markdown() -> String {
             table(&mut out, &rows);
             out.push_str("Example:\n\n```toml\n");
             let _ = writeln!(out, "[pairs.{side}]\ntype = \"{}\"", d.name);
-            out.push_str((d.example_config)().trim_end());
+            out.push_str(&crate::init::nest_headers(
+                crate::init::example_body(d).trim(),
+                side,
+            ));
             out.push_str("\n```\n\n");
         }
     }

@@ -1,0 +1,173 @@
+//! The whole path a new user takes, against the simulators (`koppel sandbox` as a child
+//! process): init -> validate -> check -> plan -> run -> status, and the exit codes.
+
+mod common;
+
+use common::{run, text, Sandbox};
+
+#[test]
+fn init_writes_a_config_that_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let written = std::fs::read_to_string(dir.path().join("koppel.toml")).unwrap();
+    assert!(written.contains("type = \"snelstart\"") && written.contains("type = \"magento\""));
+    assert!(written.contains("[pairs.flows.orders]"), "{written}");
+
+    // Not overwritten without --force.
+    let again = run(dir.path(), &["init"]);
+    assert_ne!(again.status.code(), Some(0));
+    assert!(text(&again).contains("--force"), "{}", text(&again));
+
+    // Its secrets come from the environment: without them, validate names the variable.
+    let missing = common::koppel()
+        .current_dir(dir.path())
+        .env_remove("SNELSTART_CLIENT_KEY")
+        .arg("validate")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("SNELSTART_CLIENT_KEY"),
+        "{}",
+        text(&missing)
+    );
+
+    let mut cmd = common::koppel();
+    cmd.current_dir(dir.path()).arg("validate");
+    for var in [
+        "SNELSTART_CLIENT_KEY",
+        "SNELSTART_SUBSCRIPTION_KEY",
+        "MAGENTO_CONSUMER_KEY",
+        "MAGENTO_CONSUMER_SECRET",
+        "MAGENTO_ACCESS_TOKEN",
+        "MAGENTO_ACCESS_TOKEN_SECRET",
+    ] {
+        cmd.env(var, format!("value-of-{var}"));
+    }
+    let ok = cmd.output().unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    assert!(!text(&ok).contains("value-of-"), "secret printed: {}", text(&ok));
+}
+
+#[test]
+fn check_plan_run_status_against_the_simulators() {
+    let dir = tempfile::tempdir().unwrap();
+    let _sb = Sandbox::start(dir.path(), &[]);
+    let d = dir.path();
+
+    let out = run(d, &["validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let out = run(d, &["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("sandbox/accounting (snelstart): ok"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("sandbox/shop (magento): ok"),
+        "{}",
+        text(&out)
+    );
+
+    // The plan shows what would be created; nothing is written.
+    let out = run(d, &["--flow", "products,stock", "plan"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let plan = text(&out);
+    assert!(plan.contains("+ create product KP-0001"), "{plan}");
+    assert!(plan.contains("Nothing was written"), "{plan}");
+    let out = run(d, &["--flow", "products", "plan", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let to_create = json[0]["flows"][0]["created"].as_u64().unwrap();
+    assert!(to_create >= 30, "{json}");
+
+    // Run: products and stock write cleanly -> exit 0.
+    let out = run(d, &["--flow", "products,stock", "run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("products"), "{}", text(&out));
+
+    // Planned again, nothing is left to create.
+    let out = run(d, &["--flow", "products", "plan", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[0]["flows"][0]["created"], 0, "{json}");
+
+    // Orders: the simulated shop has broken orders on purpose -> quarantined -> exit 1.
+    let out = run(d, &["--flow", "orders", "run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("quarantined"), "{}", text(&out));
+
+    // Status shows the runs and the quarantine; the HTML page is self-contained.
+    let out = run(d, &["status", "--html", "status.html"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = text(&out);
+    assert!(s.contains("products") && s.contains("quarantine ("), "{s}");
+    let html = std::fs::read_to_string(d.join("status.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("<style>"), "{html}");
+    assert!(
+        !html.contains("<script") && !html.contains("<link") && !html.contains("src="),
+        "external asset"
+    );
+
+    // Retry runs the quarantined records again (they are still broken).
+    let out = run(d, &["retry"]);
+    assert!(matches!(out.status.code(), Some(0) | Some(1)), "{}", text(&out));
+}
+
+#[test]
+fn unauthorised_connector_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = Sandbox::start(dir.path(), &[]);
+    let config = std::fs::read_to_string(&sb.config).unwrap();
+    let wrong = config.replace(
+        koppel_sandbox::snelstart::SUBSCRIPTION_KEY,
+        "wrong-subscription-key-0000",
+    );
+    assert_ne!(wrong, config);
+    std::fs::write(dir.path().join("wrong.toml"), wrong).unwrap();
+
+    let out = run(dir.path(), &["--config", "wrong.toml", "check"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("FAILED"), "{}", text(&out));
+    assert!(
+        !text(&out).contains("wrong-subscription-key-0000"),
+        "secret printed: {}",
+        text(&out)
+    );
+
+    let out = run(
+        dir.path(),
+        &["--config", "wrong.toml", "--flow", "products", "run"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+}
+
+#[test]
+fn unreachable_connector_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = Sandbox::start(dir.path(), &[]);
+    let config = std::fs::read_to_string(&sb.config).unwrap();
+    // Point the shop at a port nothing listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = listener.local_addr().unwrap();
+    drop(listener);
+    let shop_line = config
+        .lines()
+        .find(|l| l.starts_with("base_url = "))
+        .unwrap()
+        .to_owned();
+    let broken = config.replace(&shop_line, &format!("base_url = \"http://{dead}\""));
+    std::fs::write(dir.path().join("dead.toml"), broken).unwrap();
+    let out = run(dir.path(), &["--config", "dead.toml", "check"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+}
+
+#[test]
+fn config_error_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("koppel.toml"), "[[pairs]]\nname = \"x\"\n").unwrap();
+    let out = run(dir.path(), &["run"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("koppel.toml:1: pairs[0]"), "{}", text(&out));
+}

@@ -1,0 +1,100 @@
+//! Helpers for the end-to-end tests: run the built `koppel` binary, start `koppel sandbox` as
+//! a child process, poll for files.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `koppel` binary cargo built for these tests.
+pub fn koppel() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_koppel"));
+    c.env_remove("KOPPEL_CONFIG").env("RUST_LOG", "warn");
+    c
+}
+
+/// Runs koppel with `args` in `dir`.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    koppel().current_dir(dir).args(args).output().expect("run koppel")
+}
+
+/// stdout + stderr as text.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Waits (polling) until `f` holds; panics with `what` after a generous deadline. The deadline
+/// only guards against a hang; no test asserts on timing.
+pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// `koppel sandbox` running as a child process; stopped with SIGTERM on drop.
+pub struct Sandbox {
+    pub child: Child,
+    pub config: PathBuf,
+}
+
+impl Sandbox {
+    /// Starts the simulators on free loopback ports and waits for the config they print.
+    pub fn start(dir: &Path, extra: &[&str]) -> Sandbox {
+        let config = dir.join("koppel.toml");
+        let child = koppel()
+            .current_dir(dir)
+            .args([
+                "sandbox",
+                "--snelstart",
+                "127.0.0.1:0",
+                "--shop",
+                "magento@127.0.0.1:0",
+                "--articles",
+                "30",
+                "--orders",
+                "12",
+                "--limits",
+                "unlimited",
+                "--state",
+                "koppel.db",
+                "--config-out",
+            ])
+            .arg(&config)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start koppel sandbox");
+        let mut sb = Sandbox { child, config };
+        let cfg = sb.config.clone();
+        wait_until("the sandbox config", || cfg.exists());
+        assert!(sb.child.try_wait().unwrap().is_none(), "sandbox exited early");
+        sb
+    }
+}
+
+/// Sends SIGTERM to a child.
+pub fn sigterm(child: &Child) {
+    // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0, "kill failed");
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            sigterm(&self.child);
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -5,15 +5,13 @@
 //! Connectors build a [`HttpClient`] and supply only an [`AuthProvider`] and a classifier that
 //! turns their error bodies into [`Error`]s.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -86,21 +84,58 @@ pub struct RateLimits {
     pub concurrent: Option<u32>,
 }
 
-/// The limiter of one account, shared by every client that uses the same account key.
-pub struct Limiter {
-    minute: Option<DefaultDirectRateLimiter>,
-    hour: Option<DefaultDirectRateLimiter>,
-    concurrent: Option<Arc<Semaphore>>,
+/// At most `limit` calls in any window of `period`: a sliding log of the last `limit` start
+/// times. Unlike a token bucket (which smooths, or lets up to twice the limit through in one
+/// window when its burst equals the limit), this lets exactly as many calls through as the
+/// remote's window allows, as early as it allows them.
+struct SlidingWindow {
+    limit: usize,
+    period: Duration,
+    log: Mutex<VecDeque<Instant>>,
 }
 
-/// A quota that never lets more than `n` calls through in any window of `period`:
-/// 90 % of `n` spread evenly, plus a burst of 10 %.
-fn window_quota(n: u32, period: Duration) -> Option<Quota> {
-    let n = n.max(1);
-    let burst = NonZeroU32::new((n / 10).max(1))?;
-    let steady = (n - burst.get()).max(1);
-    let interval = period / steady;
-    Quota::with_period(interval).map(|q| q.allow_burst(burst))
+impl SlidingWindow {
+    fn new(limit: u32, period: Duration) -> Self {
+        // A small margin: our start time is earlier than the remote's arrival time, and
+        // arrivals can bunch up on the way.
+        SlidingWindow {
+            limit: limit.max(1) as usize,
+            period: period + period / 50,
+            log: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// The wait before a call may start, recording the call when it may start now.
+    fn try_take(&self, now: Instant) -> Option<Duration> {
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        while log.front().is_some_and(|t| now.duration_since(*t) >= self.period) {
+            log.pop_front();
+        }
+        if log.len() < self.limit {
+            log.push_back(now);
+            return None;
+        }
+        let oldest = *log.front()?;
+        Some(
+            (oldest + self.period)
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1)),
+        )
+    }
+
+    async fn acquire(&self) {
+        while let Some(wait) = self.try_take(Instant::now()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// The limiter of one account, shared by every client that uses the same account key.
+pub struct Limiter {
+    minute: Option<SlidingWindow>,
+    hour: Option<SlidingWindow>,
+    concurrent: Option<Arc<Semaphore>>,
+    waited: AtomicU64,
 }
 
 impl Limiter {
@@ -109,31 +144,40 @@ impl Limiter {
         Limiter {
             minute: limits
                 .per_minute
-                .and_then(|n| window_quota(n, Duration::from_secs(60)))
-                .map(RateLimiter::direct),
+                .map(|n| SlidingWindow::new(n, Duration::from_secs(60))),
             hour: limits
                 .per_hour
-                .and_then(|n| window_quota(n, Duration::from_secs(3600)))
-                .map(RateLimiter::direct),
+                .map(|n| SlidingWindow::new(n, Duration::from_secs(3600))),
             concurrent: limits
                 .concurrent
                 .map(|n| Arc::new(Semaphore::new(n.max(1) as usize))),
+            waited: AtomicU64::new(0),
         }
     }
 
     /// Waits for a slot; the permit ends the concurrent call when dropped.
     async fn acquire(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let started = Instant::now();
         let permit = match &self.concurrent {
             Some(s) => s.clone().acquire_owned().await.ok(),
             None => None,
         };
-        if let Some(m) = &self.minute {
-            m.until_ready().await;
-        }
+        // The hour window first: a call must fit both, and taking a minute slot while waiting
+        // for the hour would waste it.
         if let Some(h) = &self.hour {
-            h.until_ready().await;
+            h.acquire().await;
         }
+        if let Some(m) = &self.minute {
+            m.acquire().await;
+        }
+        self.waited
+            .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
         permit
+    }
+
+    /// Milliseconds spent waiting for the limits so far (for reports and benchmarks).
+    pub fn waited_ms(&self) -> u64 {
+        self.waited.load(Ordering::Relaxed)
     }
 }
 

@@ -203,12 +203,25 @@ async fn never_exceeds_the_configured_concurrency() {
 }
 
 #[test]
-fn window_quota_never_allows_more_than_n_per_window() {
-    // 90 % spread + 10 % burst = at most n per window
-    let q = window_quota(500, Duration::from_secs(60)).unwrap();
-    assert_eq!(q.burst_size().get(), 50);
-    let steady_in_window = Duration::from_secs(60).as_nanos() / q.replenish_interval().as_nanos();
-    assert!(steady_in_window as u32 + 50 <= 500, "{steady_in_window}");
+fn sliding_window_allows_exactly_the_limit_per_window() {
+    let w = SlidingWindow::new(5, Duration::from_secs(60));
+    let t0 = Instant::now();
+    for i in 0..5 {
+        assert_eq!(
+            w.try_take(t0 + Duration::from_millis(i)),
+            None,
+            "call {i} may start at once"
+        );
+    }
+    // the sixth waits until the first leaves the window (plus the 2 % margin)
+    let wait = w
+        .try_take(t0 + Duration::from_secs(1))
+        .expect("sixth call must wait");
+    assert_eq!(wait, Duration::from_millis(61_200 - 1_000));
+    assert_eq!(w.try_take(t0 + Duration::from_millis(61_200)), None);
+    // never more than 5 starts in any window
+    let log = w.log.lock().unwrap();
+    assert_eq!(log.len(), 5);
 }
 
 /// A tracing writer that keeps everything in memory.

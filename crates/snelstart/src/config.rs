@@ -298,9 +298,11 @@ pub struct OrdersConfig {
     /// The order's `omschrijving`; `{number}` is replaced by the shop order number.
     #[serde(default = "default_description")]
     pub description: String,
-    /// Look the order up by `orderreferentie` before creating it (one extra GET per order;
-    /// guards against duplicates even when the journal was lost).
-    #[serde(default = "default_true")]
+    /// Look the order up by `orderreferentie` inside the sink before creating it (one extra GET
+    /// per order). Off by default: koppel's engine already looks up every order it is about to
+    /// create (and every write whose outcome is unknown) through the same lookup, so this only
+    /// matters when the connector is used without the engine.
+    #[serde(default)]
     pub lookup_before_create: bool,
     /// When the API refuses `$filter=Orderreferentie eq '…'`, the lookup pages through orders
     /// changed since this many days before the shop order's date and compares.
@@ -318,7 +320,7 @@ impl Default for OrdersConfig {
             priced_text_lines: false,
             vat_mismatch: VatMismatch::default(),
             description: default_description(),
-            lookup_before_create: true,
+            lookup_before_create: false,
             lookup_fallback_days: default_fallback_days(),
         }
     }

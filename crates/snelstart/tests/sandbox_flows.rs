@@ -192,7 +192,11 @@ async fn customers_are_matched_or_created() {
 #[tokio::test]
 async fn orders_are_created_exactly_once() {
     let sim = sim(SnelStartOptions::default()).await;
-    let c = connector(&sim, json!({}));
+    // the sink's own lookup-before-create (off by default: the engine does it)
+    let c = connector(
+        &sim,
+        json!({ "orders": { "shipping_article": "VERZEND", "discount_article": "KORTING", "lookup_before_create": true } }),
+    );
     let setup = order_setup(&sim, &c).await;
     let sink = c.endpoints().order_sink.unwrap();
     let api = SimApi::new(&sim).await;
@@ -228,12 +232,9 @@ async fn orders_are_created_exactly_once() {
 
     // a crash between the POST and recording the outcome: the order was stored, the client
     // saw a 500; the outcome is uncertain, and lookup finds the order. (A second connector
-    // without lookup-before-create and with warm caches, so that the POST is the only request
-    // the fault hits.)
-    let direct = connector(
-        &sim,
-        json!({ "orders": { "shipping_article": "VERZEND", "lookup_before_create": false } }),
-    );
+    // with the default (no lookup inside the sink) and warm caches, so that the POST is the
+    // only request the fault hits.)
+    let direct = connector(&sim, json!({ "orders": { "shipping_article": "VERZEND" } }));
     let direct_sink = direct.endpoints().order_sink.unwrap();
     direct_sink
         .write(&item(shop_order("WEB-1000", &setup, &[("KP-0001", 1)]), &setup))

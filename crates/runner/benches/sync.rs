@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use koppel::config::Config;
 use koppel::sim::{self, Limits, SimSetup};
-use koppel_core::engine::{Engine, Flow, FlowOptions, FlowReport, RunOptions};
+use koppel_core::engine::{Engine, Flow, FlowReport, RunOptions};
 use koppel_core::state::{SqliteStore, StateStore};
 
 fn arg(name: &str, default: u64) -> u64 {

@@ -43,6 +43,34 @@ pub struct ValueError(pub String);
 // Value types
 // ---------------------------------------------------------------------------------------------
 
+/// Text value types validated by their `new`: serde, `Display` and `as_str` go through it.
+macro_rules! validated_text {
+    ($t:ident) => {
+        impl $t {
+            /// The value as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $t {
+            type Error = ValueError;
+            fn try_from(v: String) -> Result<Self, Self::Error> {
+                $t::new(v)
+            }
+        }
+        impl From<$t> for String {
+            fn from(s: $t) -> String {
+                s.0
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
 /// A stock-keeping unit: SnelStart's `artikelcode`, the shop's SKU. Non-empty, no surrounding
 /// white space, at most 64 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
@@ -68,28 +96,9 @@ impl Sku {
         Ok(Sku(v))
     }
 
-    /// The SKU as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Sku {
-    type Error = ValueError;
-    fn try_from(v: String) -> Result<Self, Self::Error> {
-        Sku::new(v)
-    }
-}
-impl From<Sku> for String {
-    fn from(s: Sku) -> String {
-        s.0
-    }
-}
-impl fmt::Display for Sku {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+validated_text!(Sku);
 
 /// An ISO 3166-1 alpha-2 country code, upper case (`NL`, `BE`, `DE`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
@@ -109,27 +118,8 @@ impl CountryCode {
         }
     }
 
-    /// The code as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
-impl TryFrom<String> for CountryCode {
-    type Error = ValueError;
-    fn try_from(v: String) -> Result<Self, Self::Error> {
-        CountryCode::new(v)
-    }
-}
-impl From<CountryCode> for String {
-    fn from(s: CountryCode) -> String {
-        s.0
-    }
-}
-impl fmt::Display for CountryCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+validated_text!(CountryCode);
 
 /// An ISO 4217 currency code (`EUR`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
@@ -152,32 +142,13 @@ impl Currency {
         Currency("EUR".into())
     }
 
-    /// The code as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 impl Default for Currency {
     fn default() -> Self {
         Currency::eur()
     }
 }
-impl TryFrom<String> for Currency {
-    type Error = ValueError;
-    fn try_from(v: String) -> Result<Self, Self::Error> {
-        Currency::new(v)
-    }
-}
-impl From<Currency> for String {
-    fn from(s: Currency) -> String {
-        s.0
-    }
-}
-impl fmt::Display for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+validated_text!(Currency);
 
 /// An amount of money in a currency. Never a float.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -114,10 +114,7 @@ async fn main() {
     let mut rows = Vec::new();
     for pass in ["first sync", "again, nothing changed"] {
         for flow in flows {
-            let options = spec
-                .flow(flow)
-                .map(|f| f.options.clone())
-                .unwrap_or_default();
+            let options = spec.flow(flow).map(|f| f.options.clone()).unwrap_or_default();
             let concurrency = options.concurrency as u64;
             let started = Instant::now();
             let report = engine

@@ -95,7 +95,6 @@ impl Sku {
         }
         Ok(Sku(v))
     }
-
 }
 
 validated_text!(Sku);
@@ -117,7 +116,6 @@ impl CountryCode {
             )))
         }
     }
-
 }
 validated_text!(CountryCode);
 
@@ -141,7 +139,6 @@ impl Currency {
     pub fn eur() -> Self {
         Currency("EUR".into())
     }
-
 }
 impl Default for Currency {
     fn default() -> Self {

@@ -103,6 +103,39 @@ pub fn next_page(page: u32, page_size: u32, items: usize, total_count: u64) -> O
     (items > 0 && seen < total_count).then_some(page + 1)
 }
 
+/// Whether a value can stand in the list of an `in` filter: Magento splits the list on every
+/// comma (`explode(',')`, no trimming), so a value with a comma or surrounding blanks would
+/// not match itself.
+pub fn fits_in_list(value: &str) -> bool {
+    !value.is_empty() && !value.contains(',') && value.trim() == value
+}
+
+/// Splits values, in order, into `in` lists of at most `max_count` values whose comma-joined,
+/// percent-encoded form stays within `max_len` bytes (the query must fit in a request line; a
+/// value longer than that gets a list of its own).
+pub fn in_lists<'a>(values: &[&'a str], max_count: usize, max_len: usize) -> Vec<Vec<&'a str>> {
+    let mut out: Vec<Vec<&'a str>> = Vec::new();
+    let mut len = 0;
+    for v in values {
+        let encoded: usize = url::form_urlencoded::byte_serialize(v.as_bytes())
+            .map(str::len)
+            .sum();
+        // the comma before each further value is sent as `%2C`
+        let need = encoded + 3;
+        match out.last_mut() {
+            Some(list) if list.len() < max_count.max(1) && len + need <= max_len => {
+                list.push(v);
+                len += need;
+            }
+            _ => {
+                out.push(vec![v]);
+                len = encoded;
+            }
+        }
+    }
+    out
+}
+
 /// Renders Magento's message placeholders: `%1`, `%2` from an array of parameters (1-based),
 /// `%name` from an object. Unknown placeholders stay as written.
 pub fn render_message(message: &str, parameters: Option<&serde_json::Value>) -> String {
@@ -369,6 +402,50 @@ impl MagentoClient {
         q.extend_from_slice(extra);
         self.get(&self.store_code, segments, &q, endpoint).await
     }
+
+    /// Every match of a search in the read scope, page after page (`page_size` each, sorted
+    /// by `entity_id` so pages do not overlap), with the `total_count` the shop reported.
+    /// Stops at `total_count`, since older Magento answers a page past the end with the last
+    /// page again.
+    pub async fn search_all<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        criteria: &SearchCriteria,
+        page_size: u32,
+        endpoint: &str,
+    ) -> Result<(Vec<T>, u64)> {
+        let mut items = Vec::new();
+        let mut page = 1;
+        loop {
+            let c = criteria.clone().sort("entity_id", "ASC").page(page_size, page);
+            let res: SearchResult<T> = self.search(segments, &c, &[], endpoint).await?;
+            let next = next_page(page, page_size, res.items.len(), res.total_count);
+            let total = res.total_count;
+            items.extend(res.items);
+            match next {
+                Some(p) => page = p,
+                None => return Ok((items, total)),
+            }
+        }
+    }
+
+    /// The products with these SKUs as the read scope has them, by one search (`sku` `in`
+    /// the list, paged by `page_size`); items are left unparsed so one odd product does not
+    /// fail the rest. Every SKU must pass [`fits_in_list`].
+    pub async fn products_by_sku(
+        &self,
+        skus: &[&str],
+        page_size: u32,
+    ) -> Result<(Vec<Box<serde_json::value::RawValue>>, u64)> {
+        if let Some(bad) = skus.iter().find(|s| !fits_in_list(s)) {
+            return Err(Error::internal(format!(
+                "SKU {bad:?} cannot be searched with an `in` filter"
+            )));
+        }
+        let c = SearchCriteria::default().and(Filter::new("sku", "in", skus.join(",")));
+        self.search_all(&["products"], &c, page_size, "/V1/products")
+            .await
+    }
 }
 
 #[cfg(test)]
@@ -488,6 +565,27 @@ mod tests {
         ));
         // no Magento body: the core rules
         assert!(classify(&resp(502, "<html>bad gateway</html>"), AuthMode::Oauth1).is_retryable());
+    }
+
+    #[test]
+    fn in_lists_respect_count_and_length() {
+        assert!(fits_in_list("KP-0001"));
+        assert!(!fits_in_list("A,B"));
+        assert!(!fits_in_list(" A"));
+        assert!(!fits_in_list(""));
+        let v = ["a", "bb", "ccc", "d", "e"];
+        assert_eq!(
+            in_lists(&v, 2, 1000),
+            vec![vec!["a", "bb"], vec!["ccc", "d"], vec!["e"]]
+        );
+        // "a%2Cbb" is 6 bytes; adding "%2Cccc" would make 12
+        assert_eq!(in_lists(&v, 10, 11), vec![vec!["a", "bb"], vec!["ccc", "d", "e"]]);
+        // a value longer than the limit still gets a list of its own
+        assert_eq!(
+            in_lists(&["x", "long/value", "y"], 10, 4),
+            vec![vec!["x"], vec!["long/value"], vec!["y"]]
+        );
+        assert_eq!(in_lists(&[], 5, 10), Vec::<Vec<&str>>::new());
     }
 
     #[test]

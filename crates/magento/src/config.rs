@@ -123,6 +123,12 @@ pub struct ProductsConfig {
     /// Create categories of a product's path that do not exist yet; when false such a product
     /// is rejected (field `category`).
     pub create_categories: bool,
+    /// Products written per batch (1 to 300). koppel reads the shop's current state of every
+    /// product in a batch that it has not written before with one search (`GET /V1/products`
+    /// with `sku` `in` the batch's SKUs) instead of one `GET /V1/products/{sku}` each, then
+    /// writes only the products that differ. At most 300: Magento's largest page when its
+    /// input limits are on.
+    pub batch_size: u32,
 }
 
 impl Default for ProductsConfig {
@@ -133,6 +139,7 @@ impl Default for ProductsConfig {
             tax_classes: BTreeMap::new(),
             root_category_id: 2,
             create_categories: false,
+            batch_size: 50,
         }
     }
 }
@@ -276,6 +283,7 @@ impl Config {
         for (path, size) in [
             ("orders.page_size", self.orders.page_size),
             ("customers.page_size", self.customers.page_size),
+            ("products.batch_size", self.products.batch_size),
         ] {
             if size == 0 || size > MAX_PAGE_SIZE {
                 return Err(Error::config(
@@ -350,6 +358,7 @@ root_category_id = 2        # "Default Category"
 create_categories = true
 # VAT percentage -> tax_class_id (Stores > Tax Rules); a rate missing here rejects the product.
 tax_classes = { "21" = 2, "9" = 5, "0" = 0 }
+batch_size = 50             # products read with one search per batch (at most 300)
 
 [stock]
 msi = "auto"                # "auto" | "on" | "off"

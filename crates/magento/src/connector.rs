@@ -15,7 +15,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::client::{next_page, Filter, MagentoClient, SearchCriteria, SCOPE_ALL};
+use crate::client::{fits_in_list, in_lists, next_page, Filter, MagentoClient, SearchCriteria, SCOPE_ALL};
 use crate::config::{Config, MsiMode, OrderNoteConfig};
 use crate::mapping::{self, DesiredProduct, ProductRules, Resolved};
 use crate::models::{
@@ -29,6 +29,9 @@ use crate::models::{
 const CACHE_TTL: Duration = Duration::from_secs(600);
 /// MSI batch size when the shop's input limit is not configured.
 const DEFAULT_STOCK_BATCH: usize = 100;
+/// Longest `in` list of SKUs (percent-encoded) in one search, so the request line stays well
+/// under the 8 KB many web servers accept.
+const MAX_IN_LIST_LEN: usize = 4000;
 
 /// Names the record in a rejection or not-found error that the remote did not name.
 fn on_record(e: Error, label: &str) -> Error {
@@ -519,7 +522,32 @@ impl MagentoShop {
         Ok(())
     }
 
-    async fn write_product(&self, item: &WriteItem<Product>) -> Result<WriteOutcome> {
+    /// Reads the product as the shop has it; `None` when it does not exist.
+    async fn current_product(&self, sku: &str) -> Result<Option<WireProduct>> {
+        match self
+            .client
+            .get(
+                self.client.store_code(),
+                &["products", sku],
+                &[],
+                "/V1/products/{sku}",
+            )
+            .await
+        {
+            Ok(p) => Ok(Some(p)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes one product. `known` is the shop's current state of a product without a previous
+    /// write, when a search already read it (`Some(None)`: the shop has no such product);
+    /// `None`: read it here when needed.
+    async fn write_product(
+        &self,
+        item: &WriteItem<Product>,
+        known: Option<Option<WireProduct>>,
+    ) -> Result<WriteOutcome> {
         let d = mapping::desired_product(&item.record, &self.rules).map_err(Error::Rejected)?;
         let sku = d.sku.clone();
         let mut old_category = None;
@@ -545,19 +573,9 @@ impl MagentoShop {
                 old_category = self.category_id(&prev.category, false).await?;
             }
         }
-        let current: Option<WireProduct> = match self
-            .client
-            .get(
-                self.client.store_code(),
-                &["products", &sku],
-                &[],
-                "/V1/products/{sku}",
-            )
-            .await
-        {
-            Ok(p) => Some(p),
-            Err(Error::NotFound { .. }) => None,
-            Err(e) => return Err(e),
+        let current = match known.filter(|_| item.previous.is_none()) {
+            Some(k) => k,
+            None => self.current_product(&sku).await?,
         };
         let codes: Vec<String> = d.attributes.keys().cloned().collect();
         let r = self.resolve(&d, true, &codes).await?;
@@ -581,6 +599,65 @@ impl MagentoShop {
                 Ok(WriteOutcome::Updated { target_id: sku })
             }
         }
+    }
+
+    fn product_batch(&self) -> usize {
+        (self.cfg.products.batch_size as usize).clamp(1, crate::config::MAX_PAGE_SIZE as usize)
+    }
+
+    /// The shop's current state of the batch's products that have no previous write (and map
+    /// without a rejection), read with searches of up to [`Self::product_batch`] SKUs: per item,
+    /// `Some(known)` or `None` when it must be read on its own (a SKU with a comma, a failed
+    /// search, an answer that does not settle it).
+    async fn prefetch_products(&self, items: &[WriteItem<Product>]) -> Vec<Option<Option<WireProduct>>> {
+        let mut known: Vec<Option<Option<WireProduct>>> = vec![None; items.len()];
+        let wanted: Vec<(usize, &str)> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.previous.is_none() && mapping::desired_product(&i.record, &self.rules).is_ok())
+            .map(|(n, i)| (n, i.record.sku.as_str()))
+            .filter(|(_, sku)| fits_in_list(sku))
+            .collect();
+        let skus: Vec<&str> = wanted.iter().map(|(_, s)| *s).collect();
+        let batch = self.product_batch();
+        let mut found: BTreeMap<String, Option<WireProduct>> = BTreeMap::new();
+        // a single product is read with its own GET: a search would cost the same
+        for list in in_lists(&skus, batch, MAX_IN_LIST_LEN)
+            .into_iter()
+            .filter(|l| l.len() > 1)
+        {
+            let page_size = u32::try_from(batch).unwrap_or(crate::config::MAX_PAGE_SIZE);
+            match self.client.products_by_sku(&list, page_size).await {
+                Ok((raw, total)) => {
+                    let parsed = raw
+                        .iter()
+                        .map(|r| serde_json::from_str::<WireProduct>(r.get()).ok())
+                        .collect();
+                    found.extend(mapping::match_search(&list, parsed, total));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, products = list.len(), "product search failed: reading the products one by one");
+                }
+            }
+        }
+        for (n, sku) in wanted {
+            known[n] = found.get(sku).cloned();
+        }
+        known
+    }
+
+    async fn write_product_batch(&self, items: &[WriteItem<Product>]) -> Vec<Result<WriteOutcome>> {
+        let known = self.prefetch_products(items).await;
+        let mut out = Vec::with_capacity(items.len());
+        for (item, known) in items.iter().zip(known) {
+            let label = item.record.label();
+            out.push(
+                self.write_product(item, known)
+                    .await
+                    .map_err(|e| on_record(e, &label)),
+            );
+        }
+        out
     }
 
     // -----------------------------------------------------------------------------------------
@@ -959,7 +1036,19 @@ impl Source<Customer> for MagentoShop {
 impl Sink<Product> for MagentoShop {
     async fn write(&self, item: &WriteItem<Product>) -> Result<WriteOutcome> {
         let label = item.record.label();
-        self.write_product(item).await.map_err(|e| on_record(e, &label))
+        self.write_product(item, None)
+            .await
+            .map_err(|e| on_record(e, &label))
+    }
+
+    /// Reads the current state of the products without a previous write with one search per
+    /// batch, then writes each product on its own: one result per item, in order.
+    async fn write_batch(&self, items: &[WriteItem<Product>]) -> Vec<Result<WriteOutcome>> {
+        self.write_product_batch(items).await
+    }
+
+    fn batch_size(&self) -> usize {
+        self.product_batch()
     }
 }
 

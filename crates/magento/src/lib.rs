@@ -140,6 +140,13 @@ mod tests {
         assert!(
             matches!(validate(&v).unwrap_err(), koppel_core::Error::Config { path, .. } if path == "orders.page_size")
         );
+        for bad in [0, 301] {
+            let mut v = example_json();
+            v["products"]["batch_size"] = bad.into();
+            assert!(
+                matches!(validate(&v).unwrap_err(), koppel_core::Error::Config { path, .. } if path == "products.batch_size")
+            );
+        }
         let mut v = example_json();
         v["products"]["tax_classes"]["hoog"] = 2.into();
         assert!(validate(&v).is_err());

@@ -568,6 +568,43 @@ pub fn create_payload(
     }
 }
 
+/// Matches the items of one product search (`sku` `in` the requested SKUs) to the requested
+/// SKUs: `Some(p)` the shop has it, `None` it certainly has not. A SKU missing from the map is
+/// unknown and must be read on its own. Matching is exact, else ignoring ASCII case (as the
+/// shop's SKU lookup). Absence is only concluded when the search is complete and fully
+/// understood: every item parsed (`found` holds `None` for one that did not), as many items as
+/// `total_count`, and each item matched to a requested SKU.
+pub fn match_search(
+    requested: &[&str],
+    found: Vec<Option<WireProduct>>,
+    total_count: u64,
+) -> BTreeMap<String, Option<WireProduct>> {
+    let mut out: BTreeMap<String, Option<WireProduct>> = BTreeMap::new();
+    let mut sure = u64::try_from(found.len()).is_ok_and(|n| n == total_count);
+    for item in found {
+        let Some(p) = item else {
+            sure = false;
+            continue;
+        };
+        let hit = requested
+            .iter()
+            .find(|r| **r == p.sku)
+            .or_else(|| requested.iter().find(|r| r.eq_ignore_ascii_case(&p.sku)));
+        match hit {
+            Some(r) if !out.contains_key(*r) => {
+                out.insert((*r).to_owned(), Some(p));
+            }
+            _ => sure = false,
+        }
+    }
+    if sure {
+        for r in requested {
+            out.entry((*r).to_owned()).or_insert(None);
+        }
+    }
+    out
+}
+
 /// Fills `{name}` placeholders of a comment template; unknown names stay as written.
 pub fn fill_template(template: &str, vars: &[(&str, String)]) -> String {
     let mut out = template.to_owned();
@@ -590,6 +627,42 @@ mod tests {
     use super::*;
     use koppel_core::{Money, VatKind, VatRate};
     use rust_decimal_macros::dec;
+
+    fn wire_product(sku: &str) -> WireProduct {
+        serde_json::from_value(serde_json::json!({"sku": sku, "name": "x"})).unwrap()
+    }
+
+    #[test]
+    fn search_results_are_matched_to_requested_skus() {
+        let req = ["KP-1", "kp-2", "KP-3"];
+        let m = match_search(
+            &req,
+            vec![Some(wire_product("KP-1")), Some(wire_product("KP-2"))],
+            2,
+        );
+        assert_eq!(m["KP-1"].as_ref().unwrap().sku, "KP-1");
+        // matched ignoring case, as Magento's own lookup does
+        assert_eq!(m["kp-2"].as_ref().unwrap().sku, "KP-2");
+        assert!(m["KP-3"].is_none(), "complete search: KP-3 is absent");
+        assert_eq!(m.len(), 3);
+
+        // incomplete (fewer items than total_count): absence is not concluded
+        let m = match_search(&req, vec![Some(wire_product("KP-1"))], 2);
+        assert_eq!(m.len(), 1);
+        assert!(m["KP-1"].is_some());
+        // an item that could not be parsed, or one matching nothing: the same
+        let m = match_search(&req, vec![Some(wire_product("KP-1")), None], 2);
+        assert_eq!(m.len(), 1);
+        let m = match_search(
+            &req,
+            vec![Some(wire_product("KP-1")), Some(wire_product("KP-1é"))],
+            2,
+        );
+        assert_eq!(m.len(), 1);
+        // nothing found, complete: all absent
+        let m = match_search(&req, vec![], 0);
+        assert!(m.values().all(Option::is_none) && m.len() == 3);
+    }
 
     fn wire_order(json: serde_json::Value) -> WireOrder {
         serde_json::from_str(&json.to_string()).unwrap()

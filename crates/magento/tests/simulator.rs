@@ -77,6 +77,14 @@ fn product_of(a: &SeedArticle) -> Product {
     }
 }
 
+/// The first `n` seed articles as products written for the first time.
+fn first_items(arts: &[SeedArticle], n: usize) -> Vec<WriteItem<Product>> {
+    arts.iter()
+        .take(n)
+        .map(|a| WriteItem::new(product_of(a)))
+        .collect()
+}
+
 async fn write_all<R: Record>(
     sink: &dyn Sink<R>,
     items: &[WriteItem<R>],
@@ -229,11 +237,7 @@ async fn msi_stock_respects_the_input_limit() {
     let e = c.endpoints();
     // 45 products in the shop
     let arts = articles();
-    let products: Vec<WriteItem<Product>> = arts
-        .iter()
-        .take(45)
-        .map(|a| WriteItem::new(product_of(a)))
-        .collect();
+    let products: Vec<WriteItem<Product>> = first_items(&arts, 45);
     for r in write_all(e.product_sink.unwrap().as_ref(), &products).await {
         r.unwrap();
     }
@@ -613,4 +617,158 @@ async fn excl_tax_shop_gets_snelstart_prices_unchanged() {
         .unwrap();
     assert_eq!(p.price, Some(a.price_excl));
     let _ = Kind::Product;
+}
+
+const PRODUCT_GET: &str = "/rest/{store}/V1/products/{sku}";
+const PRODUCT_SEARCH: &str = "/rest/{store}/V1/products";
+
+/// A product as the shop holds it, without its timestamps.
+async fn stored(c: &MagentoConnector, sku: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = c
+        .shop()
+        .client()
+        .get("default", &["products", sku], &[], "/x")
+        .await
+        .unwrap();
+    let m = v.as_object_mut().unwrap();
+    m.remove("created_at");
+    m.remove("updated_at");
+    v
+}
+
+/// A first push: 20 products the seeded shop has (odd ones with an older price), 20 it has
+/// not, one with a comma in its SKU, one the shop cannot take (no tax class for 6 %), and one
+/// written before whose price changed since.
+fn first_push() -> Vec<WriteItem<Product>> {
+    let arts = articles();
+    let mut items: Vec<WriteItem<Product>> = first_items(&arts, 40);
+    let mut comma = product_of(&arts[40]);
+    comma.sku = Sku::new("KP-COMMA,1").unwrap();
+    items.push(WriteItem::new(comma));
+    let mut bad = product_of(&arts[41]);
+    bad.vat = Some(VatRate::new(dec!(6), None).unwrap());
+    items.insert(5, WriteItem::new(bad));
+    let before = product_of(&arts[2]);
+    let mut now = before.clone();
+    now.price.amount += dec!(1);
+    items[2] = WriteItem {
+        previous: Some(before.clone()),
+        target_id: Some(before.sku.to_string()),
+        ..WriteItem::new(now)
+    };
+    items
+}
+
+fn outcome_kinds(res: &[koppel_core::Result<WriteOutcome>]) -> Vec<String> {
+    res.iter()
+        .map(|r| match r {
+            Ok(o) => format!("{o:?}"),
+            Err(Error::Rejected(r)) => format!("rejected {} {:?}", r.record, r.field),
+            Err(e) => format!("error {e}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_first_push_reads_the_shop_with_one_search_per_batch() {
+    let items = first_push();
+    let n = items.len() as u64;
+    // the same push written one by one (no batch: one GET per product), as the reference
+    let (ref_sim, ref_c, _) = shop(MagentoOptions::default()).await;
+    let ref_sink = ref_c.endpoints().product_sink.unwrap();
+    let mut expected = Vec::new();
+    for i in &items {
+        expected.push(ref_sink.write(i).await);
+    }
+    let ref_stats = ref_sim.control.stats();
+    assert_eq!(ref_stats.count("GET", PRODUCT_SEARCH), 0);
+    assert_eq!(
+        ref_stats.count("GET", PRODUCT_GET),
+        n - 2,
+        "one GET each but the rejected and the known"
+    );
+
+    let (sim, _, cfg) = shop(MagentoOptions {
+        input_limit: Some(20),
+        ..Default::default()
+    })
+    .await;
+    let batch = 7u64;
+    let c = with(&cfg, |v| v["products"]["batch_size"] = batch.into());
+    let sink = c.endpoints().product_sink.unwrap();
+    assert_eq!(sink.batch_size(), 7);
+    let got = write_all(sink.as_ref(), &items).await;
+    assert_eq!(outcome_kinds(&got), outcome_kinds(&expected));
+    let written = got
+        .iter()
+        .filter(|r| matches!(r, Ok(WriteOutcome::Created { .. } | WriteOutcome::Updated { .. })))
+        .count() as u64;
+    assert!(written >= 20, "{written}");
+    assert!(got
+        .iter()
+        .any(|r| matches!(r, Ok(WriteOutcome::Unchanged { .. }))));
+    match &got[5] {
+        Err(Error::Rejected(r)) => assert_eq!(r.field.as_deref(), Some("vat")),
+        other => panic!("{other:?}"),
+    }
+    let stats = sim.control.stats();
+    assert!(
+        stats.count("GET", PRODUCT_SEARCH) <= n.div_ceil(batch),
+        "{} searches for {n} products in batches of {batch}",
+        stats.count("GET", PRODUCT_SEARCH)
+    );
+    assert!(stats.count("GET", PRODUCT_SEARCH) > 0);
+    // only the SKU with a comma cannot be searched with `in`
+    assert_eq!(stats.count("GET", PRODUCT_GET), 1);
+    assert_eq!(stats.count("PUT", PRODUCT_PUT), written);
+    assert_eq!(
+        stats.count("PUT", PRODUCT_PUT),
+        ref_stats.count("PUT", PRODUCT_PUT)
+    );
+    assert_eq!(stats.with_status(400), 0);
+    // and the shop holds the same products as after writing them one by one
+    for (n, i) in items.iter().enumerate().filter(|(n, _)| *n != 5) {
+        let sku = i.record.sku.to_string();
+        assert_eq!(stored(&c, &sku).await, stored(&ref_c, &sku).await, "{n}: {sku}");
+    }
+
+    // the same push again without previous records: searches only, nothing written (item 2
+    // only had its price sent, since its previous record claimed the rest was written)
+    let again: Vec<WriteItem<Product>> = items.iter().map(|i| WriteItem::new(i.record.clone())).collect();
+    write_all(sink.as_ref(), &again[2..3]).await[0].as_ref().unwrap();
+    sim.control.clear();
+    for (i, r) in write_all(sink.as_ref(), &again).await.into_iter().enumerate() {
+        if i != 5 {
+            let r = r.unwrap();
+            assert!(matches!(r, WriteOutcome::Unchanged { .. }), "{i}: {r:?}");
+        }
+    }
+    let stats = sim.control.stats();
+    assert_eq!(stats.count("PUT", PRODUCT_PUT), 0);
+    assert!(stats.count("GET", PRODUCT_SEARCH) <= n.div_ceil(batch));
+}
+
+#[tokio::test]
+async fn a_failed_search_falls_back_to_one_get_per_product() {
+    let (sim, c, _) = shop(MagentoOptions::default()).await;
+    let sink = c.endpoints().product_sink.unwrap();
+    let arts = articles();
+    let items: Vec<WriteItem<Product>> = first_items(&arts, 25);
+    // the search is the batch's first request: 429 on it and on its one retry
+    sim.control.set_faults(koppel_sandbox::control::Faults {
+        burst_429: 2,
+        ..Default::default()
+    });
+    let res = sink.write_batch(&items).await;
+    let stats = sim.control.stats();
+    assert_eq!(stats.count("GET", PRODUCT_SEARCH), 2);
+    assert_eq!(stats.with_status(429), 2);
+    assert_eq!(stats.count("GET", PRODUCT_GET), 25);
+    for (i, r) in res.iter().enumerate() {
+        match (i, r.as_ref().unwrap()) {
+            (20.., WriteOutcome::Created { .. })
+            | (..20, WriteOutcome::Updated { .. } | WriteOutcome::Unchanged { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -144,6 +144,27 @@ fn unauthorised_connector_exits_3() {
 }
 
 #[test]
+fn check_names_a_missing_service_article_by_key_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = Sandbox::start(dir.path(), &[]);
+    let config = std::fs::read_to_string(&sb.config).unwrap();
+    let wrong = config.replace(
+        "shipping_article = \"VERZEND\"",
+        "shipping_article = \"VERZEND-X\"",
+    );
+    assert_ne!(wrong, config);
+    std::fs::write(dir.path().join("wrong.toml"), wrong).unwrap();
+    let out = run(dir.path(), &["--config", "wrong.toml", "check"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out)
+            .contains("pairs[0].accounting.orders.shipping_article: no article \"VERZEND-X\" in SnelStart"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn unreachable_connector_exits_3() {
     let dir = tempfile::tempdir().unwrap();
     let sb = Sandbox::start(dir.path(), &[]);

@@ -835,6 +835,22 @@ impl Connector for SnelStartConnector {
         };
         let items = i.client.list_page("/artikelen", &q).await.map_err(unreachable)?;
         checks.push(format!("read {} article(s): ok", items.len()));
+        // the articles the orders flow books shipping, fees and discounts on must exist
+        let service = [
+            ("orders.shipping_article", &cfg.orders.shipping_article),
+            ("orders.payment_fee_article", &cfg.orders.payment_fee_article),
+            ("orders.discount_article", &cfg.orders.discount_article),
+        ];
+        for (path, code) in service {
+            let Some(code) = code else { continue };
+            if i.article_by_code(code).await.map_err(unreachable)?.is_none() {
+                return Err(Error::config(
+                    path,
+                    format!("no article {code:?} in SnelStart: create it there, or change this setting"),
+                ));
+            }
+            checks.push(format!("{path} {code:?}: ok"));
+        }
         Ok(CheckReport { checks })
     }
 

@@ -376,7 +376,15 @@ async fn open_amounts_and_payments_are_read_back() {
 #[tokio::test]
 async fn check_against_the_simulator() {
     let sim = sim(SnelStartOptions::default()).await;
-    let report = connector(&sim, json!({})).check().await.unwrap();
+    // the seed has no shipping article: check names the setting
+    match connector(&sim, json!({})).check().await.unwrap_err() {
+        Error::Config { path, message } => {
+            assert_eq!(path, "orders.shipping_article");
+            assert!(message.contains("no article \"VERZEND\""), "{message}");
+        }
+        e => panic!("{e:?}"),
+    }
+    let report = connector(&sim, json!({ "orders": {} })).check().await.unwrap();
     assert!(
         report.checks.iter().any(|l| l.contains("Koppel Sandbox B.V.")),
         "{report:?}"

@@ -129,6 +129,10 @@ pub struct ProductsConfig {
     /// writes only the products that differ. At most 300: Magento's largest page when its
     /// input limits are on.
     pub batch_size: u32,
+    /// Products of one batch written at once (1 to 16). The flow's `concurrency` (batches at
+    /// once) multiplies it; a source page smaller than `batch_size` is one batch, so this is
+    /// what keeps product writes parallel.
+    pub concurrency: u32,
 }
 
 impl Default for ProductsConfig {
@@ -140,6 +144,7 @@ impl Default for ProductsConfig {
             root_category_id: 2,
             create_categories: false,
             batch_size: 50,
+            concurrency: 4,
         }
     }
 }
@@ -292,6 +297,9 @@ impl Config {
                 ));
             }
         }
+        if !(1..=16).contains(&self.products.concurrency) {
+            return Err(Error::config("products.concurrency", "must be between 1 and 16"));
+        }
         if self.stock.input_limit == Some(0) {
             return Err(Error::config("stock.input_limit", "must be at least 1"));
         }
@@ -359,6 +367,7 @@ create_categories = true
 # VAT percentage -> tax_class_id (Stores > Tax Rules); a rate missing here rejects the product.
 tax_classes = { "21" = 2, "9" = 5, "0" = 0 }
 batch_size = 50             # products read with one search per batch (at most 300)
+concurrency = 4             # product writes of one batch at once
 
 [stock]
 msi = "auto"                # "auto" | "on" | "off"

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use koppel_core::http::{Safety, StatsSnapshot};
 use koppel_core::{
     CheckReport, Connector, Customer, Endpoints, Error, OpenAmount, Order, Page, PaymentStatus, Product,
@@ -648,16 +649,28 @@ impl MagentoShop {
 
     async fn write_product_batch(&self, items: &[WriteItem<Product>]) -> Vec<Result<WriteOutcome>> {
         let known = self.prefetch_products(items).await;
-        let mut out = Vec::with_capacity(items.len());
-        for (item, known) in items.iter().zip(known) {
-            let label = item.record.label();
-            out.push(
-                self.write_product(item, known)
-                    .await
-                    .map_err(|e| on_record(e, &label)),
-            );
-        }
-        out
+        let concurrency = (self.cfg.products.concurrency as usize).max(1);
+        let writes: Vec<_> = items
+            .iter()
+            .zip(known)
+            .map(|(item, known)| self.write_labelled(item, known))
+            .collect();
+        futures::stream::iter(writes)
+            .buffered(concurrency)
+            .collect()
+            .await
+    }
+
+    /// [`Self::write_product`] with errors naming the product.
+    async fn write_labelled(
+        &self,
+        item: &WriteItem<Product>,
+        known: Option<Option<WireProduct>>,
+    ) -> Result<WriteOutcome> {
+        let label = item.record.label();
+        self.write_product(item, known)
+            .await
+            .map_err(|e| on_record(e, &label))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1035,10 +1048,7 @@ impl Source<Customer> for MagentoShop {
 #[async_trait]
 impl Sink<Product> for MagentoShop {
     async fn write(&self, item: &WriteItem<Product>) -> Result<WriteOutcome> {
-        let label = item.record.label();
-        self.write_product(item, None)
-            .await
-            .map_err(|e| on_record(e, &label))
+        self.write_labelled(item, None).await
     }
 
     /// Reads the current state of the products without a previous write with one search per

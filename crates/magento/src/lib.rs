@@ -140,11 +140,18 @@ mod tests {
         assert!(
             matches!(validate(&v).unwrap_err(), koppel_core::Error::Config { path, .. } if path == "orders.page_size")
         );
-        for bad in [0, 301] {
+        for (key, bad) in [
+            ("batch_size", 0),
+            ("batch_size", 301),
+            ("concurrency", 0),
+            ("concurrency", 17),
+        ] {
             let mut v = example_json();
-            v["products"]["batch_size"] = bad.into();
+            v["products"][key] = bad.into();
+            let e = validate(&v).unwrap_err();
             assert!(
-                matches!(validate(&v).unwrap_err(), koppel_core::Error::Config { path, .. } if path == "products.batch_size")
+                matches!(&e, koppel_core::Error::Config { path, .. } if *path == format!("products.{key}")),
+                "{e}"
             );
         }
         let mut v = example_json();

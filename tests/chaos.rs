@@ -667,10 +667,12 @@ async fn products_and_stock_land_once_with_the_right_values_under_shop_faults() 
 
 /// Known bug (reported, not fixed here): with Magento MSI, the stock flow writes a source item
 /// for a SKU the shop has no product for yet (`POST /V1/inventory/source-items` accepts it),
-/// and binds it. When the products flow creates the product later, the product's stock is 0
-/// (the simulator keeps a second `default` row for the SKU; real Magento resets the default
-/// source item when it saves the new product's stock item), and the stock flow never writes
-/// it again, because its binding says it is unchanged. It happens whenever stock runs before
+/// and binds it. When the products flow creates the product later, the product's own stock
+/// item has qty 0 and is out of stock, and the stock flow never writes it again, because its
+/// binding says it is unchanged (and an incremental read does not even see the article). The
+/// simulator then lists two `default` rows for the SKU (0 and the written quantity), which
+/// real Magento's unique (source, SKU) key would not allow; there, saving the new product's
+/// default stock item most likely sets the source item back to 0. It happens whenever stock runs before
 /// a product's creation succeeded: a daemon's stock schedule (5m) before products (15m), or a
 /// product creation that failed transiently in the same pass. Without any fault:
 /// stock, then products, then stock again.

@@ -1,7 +1,7 @@
 //! The Magento connector: `Source<Order>`, `Source<Customer>`, `Sink<Product>`,
 //! `Sink<StockLevel>`, `Sink<OpenAmount>` and `Sink<PaymentStatus>`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use koppel_core::http::{Safety, StatsSnapshot};
 use koppel_core::{
-    CheckReport, Connector, Customer, Endpoints, Error, OpenAmount, Order, Page, PaymentStatus, Product,
-    ReadRequest, Record, Rejection, Result, Sink, Source, StockLevel, WriteItem, WriteOutcome,
+    CheckReport, Connector, Customer, Dependency, Endpoints, Error, OpenAmount, Order, Page, PaymentStatus,
+    Product, ReadRequest, Record, Rejection, Result, Sink, Source, StockLevel, WriteItem, WriteOutcome,
 };
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -801,6 +801,44 @@ impl MagentoShop {
             .max(1)
     }
 
+    /// Of the items at `todo`, those whose product certainly does not exist in the shop. A SKU
+    /// with a product binding (`refs["sku:<SKU>"]`, the products flow wrote it) is known to
+    /// exist; the others are looked up with one search per list. A failed or unclear search
+    /// counts as existing (the write then reports what the shop says).
+    async fn stock_products_missing(
+        &self,
+        items: &[WriteItem<StockLevel>],
+        todo: &[usize],
+    ) -> BTreeSet<usize> {
+        let unknown: Vec<(usize, &str)> = todo
+            .iter()
+            .map(|i| (*i, items[*i].record.sku.as_str()))
+            .filter(|(i, sku)| !items[*i].refs.contains_key(&format!("sku:{sku}")) && fits_in_list(sku))
+            .collect();
+        let skus: Vec<&str> = unknown.iter().map(|(_, s)| *s).collect();
+        let page = crate::config::MAX_PAGE_SIZE;
+        let mut found: BTreeMap<String, Option<WireProduct>> = BTreeMap::new();
+        for list in in_lists(&skus, page as usize, MAX_IN_LIST_LEN) {
+            match self.client.products_by_sku(&list, page).await {
+                Ok((raw, total)) => {
+                    let parsed = raw
+                        .iter()
+                        .map(|r| serde_json::from_str::<WireProduct>(r.get()).ok())
+                        .collect();
+                    found.extend(mapping::match_search(&list, parsed, total));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, skus = list.len(), "product search before a stock write failed: writing without the check");
+                }
+            }
+        }
+        unknown
+            .into_iter()
+            .filter(|(_, sku)| matches!(found.get(*sku), Some(None)))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     async fn write_stock_batch(&self, items: &[WriteItem<StockLevel>]) -> Vec<Result<WriteOutcome>> {
         let mut out: Vec<Option<Result<WriteOutcome>>> = items
             .iter()
@@ -823,6 +861,18 @@ impl MagentoShop {
             }
         };
         if msi {
+            // MSI accepts source items for SKUs the catalogue does not have, and the product
+            // created later starts at 0: write stock only for products that exist.
+            let missing = self.stock_products_missing(items, &todo).await;
+            for i in &missing {
+                out[*i] = Some(Err(Error::Rejected(Rejection::new(
+                    items[*i].record.label(),
+                    Some("sku"),
+                    "no product with this SKU in the shop yet: its stock is written once the \
+                     products flow has created it (retried from quarantine)",
+                ))));
+            }
+            let todo: Vec<usize> = todo.into_iter().filter(|i| !missing.contains(i)).collect();
             for chunk in todo.chunks(self.stock_batch()) {
                 let source_items: Vec<SourceItem> = chunk
                     .iter()
@@ -1077,6 +1127,12 @@ impl Sink<StockLevel> for MagentoShop {
 
     fn batch_size(&self) -> usize {
         self.stock_batch()
+    }
+
+    /// The product must exist in the shop first: the engine passes its binding as
+    /// `refs["sku:<SKU>"]`, which spares the existence search.
+    fn dependencies(&self, record: &StockLevel) -> Vec<Dependency> {
+        vec![Dependency::Product(record.sku.clone())]
     }
 }
 

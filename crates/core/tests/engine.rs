@@ -380,6 +380,59 @@ async fn a_crashed_holders_lease_expires() {
         .is_ok());
 }
 
+#[tokio::test]
+async fn a_lease_of_a_process_that_ended_on_this_host_is_taken_over_at_once() {
+    let w = world();
+    let src = w.acc.source::<StockLevel>();
+    let _sink = w.shop.sink::<StockLevel>();
+    src.put(stock("KP-0001", Decimal::from(3), ago(30)));
+    // the host part of our own holder name (`host[/pidns]:pid:rand`)
+    let ours = w.engine.holder().to_owned();
+    let host = ours.rsplitn(3, ':').nth(2).unwrap().to_owned();
+    // a process that has ended: its pid is free
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = child.id();
+    child.wait().unwrap();
+    if !std::path::Path::new("/proc/self").exists() {
+        eprintln!("no /proc here: dead holders are only recognised on Linux; skipped");
+        return;
+    }
+    w.store
+        .acquire_lease(
+            "p1",
+            &format!("{host}:{dead_pid}:deadbeef"),
+            Utc::now(),
+            Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
+    let r = w
+        .engine
+        .run(&w.pair, &opts(Flow::Stock), &RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(r.flow(Flow::Stock).unwrap().created, 1);
+
+    // a live process on this host (ourselves, under another name), or a process on another
+    // host: its lease is respected until it expires
+    for holder in [
+        format!("{host}:{}:cafebabe", std::process::id()),
+        format!("other-host:{dead_pid}:cafebabe"),
+    ] {
+        w.store
+            .acquire_lease("p1", &holder, Utc::now(), Duration::from_secs(600))
+            .await
+            .unwrap();
+        let err = w
+            .engine
+            .run(&w.pair, &opts(Flow::Stock), &RunOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Conflict { .. }), "{holder}: {err}");
+        w.store.release_lease("p1", &holder).await.unwrap();
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // 4. exactly once
 // ------------------------------------------------------------------------------------------

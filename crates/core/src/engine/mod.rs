@@ -477,7 +477,7 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// An engine over a state store. Its lease holder name is `host:pid:<random>`.
+    /// An engine over a state store. Its lease holder name is `host[/pidns]:pid:<random>`.
     pub fn new(store: Arc<dyn StateStore>) -> Self {
         let host = std::env::var("HOSTNAME")
             .ok()
@@ -489,6 +489,20 @@ impl Engine {
                     .filter(|h| !h.is_empty())
             })
             .unwrap_or_else(|| "localhost".into());
+        // The PID namespace, where the OS shows it: two containers with the same host name
+        // are told apart, so a lease is only ever taken over from a process we can see.
+        let host = match std::fs::read_link("/proc/self/ns/pid") {
+            Ok(ns) => {
+                let digits: String = ns
+                    .to_string_lossy()
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect();
+                format!("{host}/{digits}")
+            }
+            Err(_) => host,
+        };
+        let host = host.replace(':', "_");
         let rand = uuid::Uuid::new_v4().simple().to_string();
         let holder = format!("{host}:{}:{}", std::process::id(), &rand[..8]);
         Engine { store, holder }
@@ -509,4 +523,21 @@ impl Engine {
     pub fn store(&self) -> &Arc<dyn StateStore> {
         &self.store
     }
+}
+
+/// Whether the lease holder `theirs` was a process that has ended, as far as this process can
+/// tell: same host and PID namespace as `ours`, and no such process in `/proc`. Anything it
+/// cannot tell (another host, no `/proc`, e.g. Windows) is taken as alive: the lease then
+/// simply expires.
+pub(crate) fn holder_is_dead(theirs: &str, ours: &str) -> bool {
+    let split = |h: &str| {
+        let mut it = h.rsplitn(3, ':');
+        let (_rand, pid, host) = (it.next(), it.next(), it.next());
+        Some((host?.to_owned(), pid?.parse::<u32>().ok()?))
+    };
+    let (Some((their_host, pid)), Some((our_host, _))) = (split(theirs), split(ours)) else {
+        return false;
+    };
+    let proc = std::path::Path::new("/proc");
+    their_host == our_host && proc.join("self").exists() && !proc.join(pid.to_string()).exists()
 }

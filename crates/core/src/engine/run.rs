@@ -174,6 +174,16 @@ impl Engine {
         let renewer = if plan {
             None
         } else {
+            if let Some(held) = self.store.lease(&pair.name).await? {
+                if held.holder != self.holder
+                    && held.expires_at > started_at
+                    && super::holder_is_dead(&held.holder, &self.holder)
+                {
+                    tracing::warn!(pair = %pair.name, holder = %held.holder,
+                        "the process that held this pair's lease has ended (killed or crashed): taking the lease over");
+                    self.store.release_lease(&pair.name, &held.holder).await?;
+                }
+            }
             self.store
                 .acquire_lease(&pair.name, &self.holder, started_at, opts.lease_ttl)
                 .await?;

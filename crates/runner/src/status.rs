@@ -129,6 +129,16 @@ fn local(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
+/// A table cell with a short time (`28 Nov 19:50`) and the full one as its tooltip.
+fn time_cell(t: DateTime<Utc>, tz: Tz) -> String {
+    let l = t.with_timezone(&tz);
+    format!(
+        "<span title=\"{}\">{}</span>",
+        esc(&l.format("%Y-%m-%d %H:%M:%S %Z").to_string()),
+        esc(&l.format("%-d %b %H:%M").to_string())
+    )
+}
+
 /// The status as text.
 pub fn text(r: &StatusReport, tz: Tz) -> String {
     let rows: Vec<Vec<String>> = r
@@ -291,10 +301,10 @@ pub fn html(r: &StatusReport, tz: Tz) -> String {
     let mut out = String::new();
     out.push_str("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     out.push_str("<title>koppel status</title><style>");
-    out.push_str("body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:980px;color:#1f2937;padding:0 1rem}");
-    out.push_str("h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}table{border-collapse:collapse;width:100%;margin:.5rem 0}");
+    out.push_str("body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1180px;color:#1f2937;padding:0 1rem}");
+    out.push_str("h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}table{border-collapse:collapse;margin:.5rem 0;display:block;overflow-x:auto;max-width:100%}");
     out.push_str(
-        "th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #e5e7eb}th{background:#f9fafb}",
+        "th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #e5e7eb}td{white-space:nowrap}th{background:#f9fafb;vertical-align:bottom}",
     );
     out.push_str("td.n{text-align:right;font-variant-numeric:tabular-nums}.ok{color:#16a34a}.partial{color:#d97706}.failed{color:#dc2626}.cancelled{color:#6b7280}");
     out.push_str(".muted{color:#6b7280}svg{width:100%;height:auto;background:#fff;border:1px solid #e5e7eb;border-radius:6px}.axis{stroke:#9ca3af}.lbl{font-size:11px;fill:#4b5563}");
@@ -319,7 +329,7 @@ pub fn html(r: &StatusReport, tz: Tz) -> String {
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{st}\">{st}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}/{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
                 esc(f.flow.as_str()),
                 esc(&f.schedule),
-                last.map(|l| esc(&local(l.finished_at, tz))).unwrap_or_else(|| "never".into()),
+                last.map(|l| time_cell(l.finished_at, tz)).unwrap_or_else(|| "never".into()),
                 cell(last.map(|l| l.read)),
                 cell(last.map(|l| l.created)),
                 cell(last.map(|l| l.updated)),
@@ -328,7 +338,7 @@ pub fn html(r: &StatusReport, tz: Tz) -> String {
                 f.failures,
                 f.runs.len(),
                 f.quarantined,
-                f.next_run.map(|t| esc(&local(t, tz))).unwrap_or_else(|| "–".into()),
+                f.next_run.map(|t| time_cell(t, tz)).unwrap_or_else(|| "–".into()),
                 st = esc(last.map(|l| l.status.as_str()).unwrap_or("none")),
             );
         }

@@ -971,3 +971,209 @@ async fn flows_and_stores_round_trip_names() {
     assert!(Flow::Products.from_accounting() && !Flow::Orders.from_accounting());
     let _ = Record::key(&product("A", dec!(1), None));
 }
+
+// ------------------------------------------------------------------------------------------
+// 3b. writes fill the sink's batches across small source pages
+// ------------------------------------------------------------------------------------------
+
+/// Stock in pages of `page` to a sink with batches of `batch`; `n` levels KP-0000.. (quantity
+/// `qty`), changed a minute apart in key order.
+fn stock_world(
+    n: i64,
+    qty: Decimal,
+    page: usize,
+    batch: usize,
+) -> (World, Arc<MemorySource<StockLevel>>, Arc<MemorySink<StockLevel>>) {
+    let w = world();
+    let src = w.acc.source::<StockLevel>();
+    let sink = w.shop.sink::<StockLevel>();
+    src.page_size(page);
+    sink.batch_size(batch);
+    for i in 0..n {
+        src.put(stock(&format!("KP-{i:04}"), qty, ago(60 - i)));
+    }
+    (w, src, sink)
+}
+
+/// Stock write intents without an outcome.
+async fn open_stock_intents(w: &World) -> usize {
+    w.store.open_intents("p1", Kind::StockLevel).await.unwrap().len()
+}
+
+/// Run options whose fault hook never fires but records the size of every write batch.
+fn batch_sizes() -> (RunOptions, Arc<Mutex<Vec<usize>>>) {
+    let sizes: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let s = sizes.clone();
+    let ro = RunOptions {
+        fault: Some(Arc::new(move |point: FaultPoint, _: Kind, keys: &[String]| {
+            if point == FaultPoint::BeforeCall {
+                s.lock().unwrap().push(keys.len());
+            }
+            false
+        })),
+        ..Default::default()
+    };
+    (ro, sizes)
+}
+
+/// Run options that call `f` once `read` records have been read (from the progress callback,
+/// after the page's full batches were written).
+fn after_reading(read: u64, f: impl Fn() + Send + Sync + 'static) -> RunOptions {
+    RunOptions {
+        progress: Some(Arc::new(move |p: Progress| {
+            if p.read >= read {
+                f();
+            }
+        })),
+        ..Default::default()
+    }
+}
+
+/// Run options that cancel the run once `read` records have been read.
+fn cancel_after(read: u64) -> RunOptions {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let c = cancel.clone();
+    RunOptions {
+        cancel,
+        ..after_reading(read, move || c.store(true, Ordering::SeqCst))
+    }
+}
+
+#[tokio::test]
+async fn small_pages_fill_whole_batches() {
+    let (w, src, sink) = stock_world(0, dec!(0), 3, 10);
+    for i in 0..25 {
+        src.put(stock(&format!("KP-{i:04}"), Decimal::from(i), ago(60 - i)));
+    }
+    let (ro, sizes) = batch_sizes();
+    let r = w.engine.run(&w.pair, &opts(Flow::Stock), &ro).await.unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!((f.read, f.created, f.status), (25, 25, FlowStatus::Ok), "{f:?}");
+    assert_eq!(src.reads(), 9); // pages of 3
+    assert_eq!(*sizes.lock().unwrap(), vec![10, 10, 5]);
+    assert_eq!(sink.batches(), 3);
+    assert_eq!(f.requests.shop, 25);
+    assert_eq!(f.cursor, Some(r.started_at));
+    assert_eq!(open_stock_intents(&w).await, 0);
+
+    // 13 changes among 25 (every other record): 10 + 3, the unchanged ones take no room
+    for i in (0..25).step_by(2) {
+        src.put(stock(&format!("KP-{i:04}"), dec!(1000), Some(Utc::now())));
+    }
+    sizes.lock().unwrap().clear();
+    let o = opts_with(Flow::Stock, |o| o.full = true);
+    let r = w.engine.run(&w.pair, &o, &ro).await.unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!((f.read, f.updated, f.unchanged), (25, 13, 12), "{f:?}");
+    assert_eq!(*sizes.lock().unwrap(), vec![10, 3]);
+    assert_eq!(sink.get("KP-0024").unwrap().1.quantity, dec!(1000));
+    assert_eq!(sink.get("KP-0001").unwrap().1.quantity, dec!(1));
+}
+
+#[tokio::test]
+async fn a_key_on_two_pages_is_written_once_with_its_latest_version() {
+    let (w, src, sink) = stock_world(10, dec!(1), 3, 10);
+    // KP-0001 changed again while the source was being paged: on page 1 and on page 4
+    src.push(stock("KP-0001", dec!(7), ago(30)));
+    let (ro, sizes) = batch_sizes();
+    let r = w.engine.run(&w.pair, &opts(Flow::Stock), &ro).await.unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!((f.read, f.created), (11, 10), "{f:?}");
+    assert_eq!(*sizes.lock().unwrap(), vec![10]);
+    assert_eq!(sink.calls(), 10);
+    assert_eq!(sink.count("KP-0001"), 1);
+    assert_eq!(sink.get("KP-0001").unwrap().1.quantity, dec!(7));
+    let written = sink
+        .seen()
+        .into_iter()
+        .filter(|i| i.record.sku.as_str() == "KP-0001");
+    assert_eq!(written.count(), 1);
+
+    // changed on one page and changed back (to what the shop has) on a later one: not written
+    let (w, src, sink) = stock_world(4, dec!(1), 3, 10);
+    w.engine
+        .run(&w.pair, &opts(Flow::Stock), &RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(sink.calls(), 4);
+    src.put(stock("KP-0001", dec!(9), ago(5)));
+    src.push(stock("KP-0002", dec!(9), ago(4)));
+    src.push(stock("KP-0003", dec!(9), ago(3)));
+    src.push(stock("KP-0001", dec!(1), ago(2)));
+    // pages: [0000 0002 0003] unchanged, [0001=9 0002=9 0003=9] wait, [0001=1] unchanged
+    let o = opts_with(Flow::Stock, |o| o.full = true);
+    let r = w.engine.run(&w.pair, &o, &RunOptions::default()).await.unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!((f.read, f.updated, f.unchanged), (7, 2, 4), "{f:?}");
+    assert_eq!(sink.calls(), 6);
+    assert_eq!(sink.get("KP-0001").unwrap().1.quantity, dec!(1));
+    assert!(sink.seen()[4..]
+        .iter()
+        .all(|i| i.record.sku.as_str() != "KP-0001"));
+}
+
+#[tokio::test]
+async fn a_failed_read_writes_what_was_buffered_then_stops_at_a_checkpoint() {
+    let (w, src, sink) = stock_world(9, dec!(1), 3, 10);
+    // the third page fails
+    let s = src.clone();
+    let ro = after_reading(6, move || s.fail_with(Some(Error::transient("connection reset"))));
+    let o = opts_with(Flow::Stock, |o| o.overlap = Duration::ZERO);
+    let r = w.engine.run(&w.pair, &o, &ro).await.unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!(f.status, FlowStatus::Failed);
+    assert!(f.fatal.as_deref().unwrap().contains("connection reset"), "{f:?}");
+    assert_eq!((f.read, f.created), (6, 6), "{f:?}");
+    assert_eq!(sink.batches(), 1);
+    let cp = w.store.cursor("p1", Flow::Stock).await.unwrap().unwrap();
+    assert!(cp < r.started_at);
+    assert_eq!(open_stock_intents(&w).await, 0);
+
+    src.fail_with(None);
+    let r = w.engine.run(&w.pair, &o, &RunOptions::default()).await.unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!((f.read, f.created, f.unchanged), (4, 3, 1), "{f:?}"); // re-reads the last one
+    assert_eq!(sink.creates(), 9);
+    assert!(sink.duplicates().is_empty());
+}
+
+#[tokio::test]
+async fn cancel_leaves_buffered_records_unwritten_and_before_the_checkpoint() {
+    let (w, _src, sink) = stock_world(12, dec!(1), 3, 4);
+    let o = opts_with(Flow::Stock, |o| o.overlap = Duration::ZERO);
+    // page 1: 3 wait; page 2: one batch of 4 written, KP-0004 and KP-0005 wait; cancelled
+    let r = w.engine.run(&w.pair, &o, &cancel_after(6)).await.unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!(f.status, FlowStatus::Cancelled);
+    assert_eq!((f.read, f.created), (6, 4), "{f:?}");
+    assert_eq!(sink.batches(), 1);
+    assert!(sink.get("KP-0004").is_none());
+    assert_eq!(open_stock_intents(&w).await, 0);
+    // the checkpoint stops before the first record still waiting (just before KP-0003's
+    // time, the last one written): the next run reads KP-0003..KP-0011
+    let cp = w.store.cursor("p1", Flow::Stock).await.unwrap().unwrap();
+    assert_eq!(
+        f.cursor.map(|c| c.timestamp_micros()),
+        Some(cp.timestamp_micros())
+    );
+    let r = w.engine.run(&w.pair, &o, &RunOptions::default()).await.unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!((f.read, f.created, f.unchanged), (9, 8, 1), "{f:?}");
+    assert_eq!(sink.creates(), 12);
+    assert!(sink.duplicates().is_empty());
+
+    // cancelled before any batch filled: nothing written, the cursor does not move
+    let (w, _src, sink) = stock_world(9, dec!(1), 3, 10);
+    let r = w.engine.run(&w.pair, &o, &cancel_after(6)).await.unwrap();
+    let f = r.flow(Flow::Stock).unwrap();
+    assert_eq!(
+        (f.status, f.created, f.cursor),
+        (FlowStatus::Cancelled, 0, None),
+        "{f:?}"
+    );
+    assert_eq!(sink.calls(), 0);
+    assert!(w.store.cursor("p1", Flow::Stock).await.unwrap().is_none());
+    let r = w.engine.run(&w.pair, &o, &RunOptions::default()).await.unwrap();
+    assert_eq!(r.flow(Flow::Stock).unwrap().created, 9);
+    assert_eq!(sink.batches(), 1);
+}

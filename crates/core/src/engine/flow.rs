@@ -1,6 +1,6 @@
 //! The generic flow pipeline: one record kind from a source to a sink.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -119,7 +119,8 @@ struct FlowState {
 
 /// A record ready to be written.
 struct Prepared<T> {
-    idx: usize,
+    /// Its sequence number in the ledger of the read (0 outside a read).
+    seq: usize,
     key: String,
     label: String,
     json: Value,
@@ -401,7 +402,10 @@ async fn flow_inner<R: Routed>(ctx: &Ctx<'_>, scope: Scope<'_>, st: &mut FlowSta
     let since = stored.map(|c| c - overlap);
     st.report.since = since;
     st.report.until = Some(ctx.until);
-    let mut tracker = Tracker::default();
+    // Records to write wait in one buffer across pages until a full batch of the sink is
+    // ready (small source pages still give full batches); the ledger says how far the read is
+    // done for a checkpoint.
+    let mut buf: Buffer<R> = Buffer::default();
     let mut page_token: Option<String> = None;
     loop {
         let req = ReadRequest {
@@ -412,7 +416,11 @@ async fn flow_inner<R: Routed>(ctx: &Ctx<'_>, scope: Scope<'_>, st: &mut FlowSta
         let page = match source.read(&req).await {
             Ok(p) => p,
             Err(e) => {
-                checkpoint(ctx, &tracker, stored).await?;
+                // Write what is prepared (unless cancelled), then stop as before.
+                flush::<R>(ctx, st, sink.as_ref(), &mut buf, true)
+                    .await
+                    .map_err(|stop| also_failed(st, stop, &e))?;
+                checkpoint(ctx, &buf.ledger.tracker, stored).await?;
                 return Err(Stop::Fatal(e));
             }
         };
@@ -433,15 +441,25 @@ async fn flow_inner<R: Routed>(ctx: &Ctx<'_>, scope: Scope<'_>, st: &mut FlowSta
                 }
             }
         }
-        let records = dedupe(records);
-        let n = records.len();
-        let order: Vec<Option<DateTime<Utc>>> = records.iter().map(Record::modified).collect();
-        let done = process::<R>(ctx, st, sink.as_ref(), records).await?;
-        tracker.advance(&order[..done]);
+        let last = page.next.is_none();
+        let staged = match stage::<R>(ctx, st, sink.as_ref(), &mut buf, dedupe(records)).await {
+            Ok(staged) => staged,
+            Err(Stop::Fatal(e)) => {
+                // What earlier pages prepared is written before stopping, as without the buffer.
+                flush::<R>(ctx, st, sink.as_ref(), &mut buf, true)
+                    .await
+                    .map_err(|stop| also_failed(st, stop, &e))?;
+                return Err(Stop::Fatal(e));
+            }
+            Err(fault) => return Err(fault),
+        };
+        // Full batches now; the rest at the end (a plan writes nothing: every page at once).
+        flush::<R>(ctx, st, sink.as_ref(), &mut buf, last || ctx.plan).await?;
         st.progress(ctx, false);
-        if done < n || (page.next.is_some() && ctx.cancelled()) {
+        // Cancelled: what is still buffered is not written; the checkpoint stops before it.
+        if !staged || (last && !buf.ledger.all_done()) || (!last && ctx.cancelled()) {
             ctx.check_lease()?;
-            let stored_at = checkpoint(ctx, &tracker, stored).await?;
+            let stored_at = checkpoint(ctx, &buf.ledger.tracker, stored).await?;
             st.report.cursor = stored_at.or(stored);
             st.report.status = FlowStatus::Cancelled;
             return Ok(());
@@ -473,23 +491,139 @@ fn dedupe<R: Record>(records: Vec<R>) -> Vec<R> {
         .collect()
 }
 
+/// When writing the buffer fails while the flow is stopping because of `first` (a failed read
+/// or preparation): keeps `first` in the report and stops with the write's error.
+fn also_failed(st: &mut FlowState, stop: Stop, first: &Error) -> Stop {
+    if let Stop::Fatal(_) = &stop {
+        st.report
+            .errors
+            .push(format!("the flow was stopping because of: {first}"));
+    }
+    stop
+}
+
 /// Tracks how far the read is done in change-time order, for a checkpoint when a run stops
 /// in the middle. Only a source that returns records in non-decreasing change time gives a
 /// safe mid-read checkpoint; otherwise the cursor stays where it was.
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct Tracker {
     last: Option<DateTime<Utc>>,
     unordered: bool,
 }
 
 impl Tracker {
-    fn advance(&mut self, done: &[Option<DateTime<Utc>>]) {
-        for m in done {
-            match (m, self.last) {
-                (Some(m), Some(l)) if *m >= l => self.last = Some(*m),
-                (Some(m), None) => self.last = Some(*m),
-                _ => self.unordered = true,
+    fn advance(&mut self, m: Option<DateTime<Utc>>) {
+        match (m, self.last) {
+            (Some(m), Some(l)) if m >= l => self.last = Some(m),
+            (Some(m), None) => self.last = Some(m),
+            _ => self.unordered = true,
+        }
+    }
+
+    /// Continues with a run of records whose first changed at `first` and that `run` tracked
+    /// from its start: the same as advancing over each of them.
+    fn absorb(&mut self, first: Option<DateTime<Utc>>, run: &Tracker) {
+        self.advance(first);
+        self.unordered |= run.unordered;
+        if run.last.is_some() {
+            self.last = run.last;
+        }
+    }
+
+    fn of(m: Option<DateTime<Utc>>) -> Tracker {
+        let mut t = Tracker::default();
+        t.advance(m);
+        t
+    }
+}
+
+/// One place in the read order after the leading done records.
+enum Slot {
+    /// A record waiting in the buffer: its sequence number and change time.
+    Waiting(usize, Option<DateTime<Utc>>),
+    /// Done records (written, unchanged or quarantined): the first one's change time and a
+    /// tracker over all of them.
+    Done(Option<DateTime<Utc>>, Tracker),
+}
+
+/// The read, in read order, as far as a checkpoint needs it: a tracker over the leading done
+/// records, then the records waiting in the buffer with runs of done records between them (a
+/// record counts as done only once its batch was written or it was quarantined). Its size is
+/// bounded by the buffer's.
+#[derive(Default)]
+struct Ledger {
+    tracker: Tracker,
+    rest: VecDeque<Slot>,
+    next: usize,
+}
+
+impl Ledger {
+    /// Notes a record that waits in the buffer; returns its sequence number.
+    fn waiting(&mut self, m: Option<DateTime<Utc>>) -> usize {
+        let seq = self.next;
+        self.next += 1;
+        self.rest.push_back(Slot::Waiting(seq, m));
+        seq
+    }
+
+    /// Marks a waiting record done.
+    fn done(&mut self, seq: usize) {
+        for slot in self.rest.iter_mut() {
+            if let Slot::Waiting(s, m) = *slot {
+                if s == seq {
+                    *slot = Slot::Done(m, Tracker::of(m));
+                    break;
+                }
             }
+        }
+    }
+
+    /// Forgets a waiting record that a newer version of it replaces.
+    fn forget(&mut self, seq: usize) {
+        self.rest
+            .retain(|s| !matches!(s, Slot::Waiting(x, _) if *x == seq));
+        self.settle();
+    }
+
+    /// Merges neighbouring done runs, the leading ones into the tracker.
+    fn settle(&mut self) {
+        let mut out: VecDeque<Slot> = VecDeque::with_capacity(self.rest.len());
+        for slot in std::mem::take(&mut self.rest) {
+            if let Slot::Done(first, run) = &slot {
+                match out.back_mut() {
+                    None => {
+                        self.tracker.absorb(*first, run);
+                        continue;
+                    }
+                    Some(Slot::Done(_, prev)) => {
+                        prev.absorb(*first, run);
+                        continue;
+                    }
+                    Some(Slot::Waiting(..)) => {}
+                }
+            }
+            out.push_back(slot);
+        }
+        self.rest = out;
+    }
+
+    /// Whether every record noted is done.
+    fn all_done(&self) -> bool {
+        self.rest.is_empty()
+    }
+}
+
+/// Prepared records waiting to be written, oldest first, and the ledger of the read.
+struct Buffer<R> {
+    items: Vec<Prepared<R>>,
+    ledger: Ledger,
+}
+
+impl<R> Default for Buffer<R> {
+    fn default() -> Self {
+        Buffer {
+            items: Vec::new(),
+            ledger: Ledger::default(),
         }
     }
 }
@@ -579,32 +713,93 @@ async fn resolve_intents<T: Routed>(ctx: &Ctx<'_>, st: &mut FlowState, sink: &dy
     Ok(())
 }
 
-/// Validates, compares, resolves dependencies and writes `records` (in read order). Returns
-/// how many leading records are done (written, unchanged or quarantined): all of them unless
-/// the run was cancelled.
+/// Validates, compares, resolves dependencies and writes `records` at once (retries of
+/// quarantined records); stops early only when the run is cancelled.
 async fn process<R: Routed>(
     ctx: &Ctx<'_>,
     st: &mut FlowState,
     sink: &dyn Sink<R>,
     records: Vec<R>,
-) -> StopResult<usize> {
-    let n = records.len();
-    let mut done = vec![false; n];
+) -> StopResult<()> {
+    let mut buf = Buffer::default();
+    stage::<R>(ctx, st, sink, &mut buf, records).await?;
+    flush::<R>(ctx, st, sink, &mut buf, true).await
+}
+
+/// Validates, compares and resolves dependencies of `records` (in read order, keys unique) and
+/// adds the ones to write to the buffer; a buffered older version of the same key is dropped
+/// (the newest is compared and written, never both). Before a create the sink cannot
+/// deduplicate, looks the record up. Returns false when a cancel stopped it before the end.
+async fn stage<R: Routed>(
+    ctx: &Ctx<'_>,
+    st: &mut FlowState,
+    sink: &dyn Sink<R>,
+    buf: &mut Buffer<R>,
+    records: Vec<R>,
+) -> StopResult<bool> {
     let mut ready: Vec<Prepared<R>> = Vec::new();
-    for (idx, record) in records.into_iter().enumerate() {
+    for record in records {
         if ctx.cancelled() {
-            break;
+            return Ok(false);
         }
-        if let Some(p) = prepare(ctx, st, sink, idx, record).await? {
-            ready.push(p);
-        } else {
-            done[idx] = true;
+        let key = record.key();
+        if let Some(pos) = buf.items.iter().position(|p| p.key == key) {
+            let older = buf.items.remove(pos);
+            buf.ledger.forget(older.seq);
+        }
+        let modified = record.modified();
+        let seq = buf.ledger.waiting(modified);
+        match prepare(ctx, st, sink, seq, record).await? {
+            Some(p) => ready.push(p),
+            None => {
+                buf.ledger.done(seq);
+                buf.ledger.settle();
+            }
         }
     }
-
     if ctx.plan {
-        for p in ready {
-            done[p.idx] = true;
+        buf.items.extend(ready);
+        return Ok(true);
+    }
+    // Exactly once: before creating what the target cannot deduplicate, look it up.
+    for mut p in ready {
+        if p.op == WriteOp::Create && sink.needs_exactly_once() {
+            match sink.lookup(&p.item.record).await {
+                Ok(Some(id)) => {
+                    p.item.target_id = Some(id);
+                    p.op = WriteOp::Update;
+                }
+                Ok(None) => {}
+                Err(e) if e.is_connector_fault() => return Err(Stop::Fatal(e)),
+                Err(e) => {
+                    let f = Failure::from_error(&e);
+                    let line = park(ctx, R::KIND, &p.key, &p.label, Some(&p.json), &f).await?;
+                    st.quarantine_line(ctx, &p.key, &p.label, line);
+                    buf.ledger.done(p.seq);
+                    continue;
+                }
+            }
+        }
+        buf.items.push(p);
+    }
+    buf.ledger.settle();
+    Ok(true)
+}
+
+/// Writes the buffered records, oldest first: all of them, or (`all` false) only as many
+/// full batches as there are, the rest waiting for the next page. Batches run with bounded
+/// concurrency; none is started once the run is cancelled (those records stay not done). In
+/// a plan, records what would be written instead.
+async fn flush<R: Routed>(
+    ctx: &Ctx<'_>,
+    st: &mut FlowState,
+    sink: &dyn Sink<R>,
+    buf: &mut Buffer<R>,
+    all: bool,
+) -> StopResult<()> {
+    if ctx.plan {
+        for p in buf.items.drain(..) {
+            buf.ledger.done(p.seq);
             let (action, changes, after) = match (&p.op, &p.before) {
                 (WriteOp::Update, Some(before)) => {
                     st.report.updated += 1;
@@ -627,38 +822,25 @@ async fn process<R: Routed>(
                 reason: None,
             });
         }
-        return Ok(done.iter().take_while(|d| **d).count());
-    }
-
-    // Exactly once: before creating what the target cannot deduplicate, look it up.
-    let mut to_write = Vec::with_capacity(ready.len());
-    for mut p in ready {
-        if p.op == WriteOp::Create && sink.needs_exactly_once() {
-            match sink.lookup(&p.item.record).await {
-                Ok(Some(id)) => {
-                    p.item.target_id = Some(id);
-                    p.op = WriteOp::Update;
-                }
-                Ok(None) => {}
-                Err(e) if e.is_connector_fault() => return Err(Stop::Fatal(e)),
-                Err(e) => {
-                    let f = Failure::from_error(&e);
-                    let line = park(ctx, R::KIND, &p.key, &p.label, Some(&p.json), &f).await?;
-                    st.quarantine_line(ctx, &p.key, &p.label, line);
-                    done[p.idx] = true;
-                    continue;
-                }
-            }
-        }
-        to_write.push(p);
+        buf.ledger.settle();
+        return Ok(());
     }
 
     let size = sink.batch_size().max(1);
+    let n = if all {
+        buf.items.len()
+    } else {
+        buf.items.len() - buf.items.len() % size
+    };
+    if n == 0 {
+        return Ok(());
+    }
     let mut batches: Vec<Vec<Prepared<R>>> = Vec::new();
-    let mut it = to_write.into_iter().peekable();
+    let mut it = buf.items.drain(..n).peekable();
     while it.peek().is_some() {
         batches.push(it.by_ref().take(size).collect());
     }
+    drop(it);
     let concurrency = ctx.fopts.concurrency.max(1);
     // Set when a batch reports an error that stops the flow: launch no further batches.
     let halted = AtomicBool::new(false);
@@ -678,8 +860,8 @@ async fn process<R: Routed>(
                 fatal.get_or_insert(e);
             }
             Ok((results, batch_fatal)) => {
-                for (idx, key, outcome) in results {
-                    done[idx] = true;
+                for (seq, key, outcome) in results {
+                    buf.ledger.done(seq);
                     apply(st, &key, outcome);
                 }
                 if let Some(e) = batch_fatal {
@@ -689,10 +871,11 @@ async fn process<R: Routed>(
             }
         }
     }
-    if let Some(e) = fatal {
-        return Err(Stop::Fatal(e));
+    buf.ledger.settle();
+    match fatal {
+        Some(e) => Err(Stop::Fatal(e)),
+        None => Ok(()),
     }
-    Ok(done.iter().take_while(|d| **d).count())
 }
 
 fn apply(st: &mut FlowState, key: &str, outcome: ItemOutcome) {
@@ -720,7 +903,7 @@ async fn prepare<R: Routed>(
     ctx: &Ctx<'_>,
     st: &mut FlowState,
     sink: &dyn Sink<R>,
-    idx: usize,
+    seq: usize,
     record: R,
 ) -> StopResult<Option<Prepared<R>>> {
     let key = record.key();
@@ -823,7 +1006,7 @@ async fn prepare<R: Routed>(
         None => (WriteOp::Create, None),
     };
     Ok(Some(Prepared {
-        idx,
+        seq,
         key,
         label,
         json,
@@ -902,7 +1085,7 @@ async fn resolve_customer(
         }
     }
     let p = Prepared {
-        idx: 0,
+        seq: 0,
         key: c.key.clone(),
         label: label.clone(),
         json,
@@ -982,7 +1165,7 @@ async fn write_batch<T: Routed>(
                 };
                 let b = binding_for(ctx, T::KIND, &p.key, w.target_id(), &p.json, &p.hash);
                 ctx.store.complete_write(Some(id), o, &b, &p.label).await?;
-                out.push((p.idx, p.key, ItemOutcome::Written(w)));
+                out.push((p.seq, p.key, ItemOutcome::Written(w)));
             }
             Err(e) => {
                 let f = Failure::from_error(&e);
@@ -1010,10 +1193,107 @@ async fn write_batch<T: Routed>(
                 } else {
                     f.line(&p.label)
                 };
-                out.push((p.idx, p.key, ItemOutcome::Failed { line }));
+                out.push((p.seq, p.key, ItemOutcome::Failed { line }));
             }
         }
     }
     ctx.fault(FaultPoint::AfterOutcome, T::KIND, &keys)?;
     Ok((out, fatal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ledger's tracker equals a tracker fed, in read order, the leading records that are
+    /// done, whatever the order records are done or forgotten in.
+    #[test]
+    fn ledger_tracks_the_done_prefix() {
+        let t0 = Utc::now();
+        let times = [
+            None,
+            Some(t0),
+            Some(t0 + TimeDelta::seconds(1)),
+            Some(t0 + TimeDelta::seconds(2)),
+        ];
+        let mut rng: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as usize
+        };
+        for _ in 0..5000 {
+            let len = 1 + next(8);
+            // mostly ordered change times, sometimes not
+            let mut ms: Vec<Option<DateTime<Utc>>> = (0..len).map(|_| times[next(4)]).collect();
+            if next(3) > 0 {
+                ms.sort();
+            }
+            let mut ledger = Ledger::default();
+            // per record: done (true), waiting (false) or forgotten (None)
+            let mut state: Vec<Option<bool>> = Vec::new();
+            let mut seqs = Vec::new();
+            for m in &ms {
+                let seq = ledger.waiting(*m);
+                seqs.push(seq);
+                if next(2) == 0 {
+                    ledger.done(seq);
+                    state.push(Some(true));
+                } else {
+                    state.push(Some(false));
+                }
+                ledger.settle();
+            }
+            for _ in 0..len {
+                let i = next(len);
+                match (state[i], next(4)) {
+                    (Some(false), 0) => {
+                        ledger.forget(seqs[i]);
+                        state[i] = None;
+                    }
+                    (Some(false), _) => {
+                        ledger.done(seqs[i]);
+                        state[i] = Some(true);
+                    }
+                    _ => {}
+                }
+                if next(2) == 0 {
+                    ledger.settle();
+                }
+                let mut expect = Tracker::default();
+                let mut all = true;
+                for (m, s) in ms.iter().zip(&state) {
+                    match s {
+                        Some(true) => expect.advance(*m),
+                        None => {}
+                        Some(false) => {
+                            all = false;
+                            break;
+                        }
+                    }
+                }
+                let mut copy = Ledger {
+                    tracker: ledger.tracker,
+                    rest: ledger
+                        .rest
+                        .iter()
+                        .map(|s| match s {
+                            Slot::Waiting(a, b) => Slot::Waiting(*a, *b),
+                            Slot::Done(a, b) => Slot::Done(*a, *b),
+                        })
+                        .collect(),
+                    next: ledger.next,
+                };
+                copy.settle();
+                let got = copy.tracker;
+                assert_eq!(copy.all_done(), all, "{ms:?} {state:?}");
+                assert_eq!(got.unordered, expect.unordered, "{ms:?} {state:?}");
+                if !expect.unordered {
+                    assert_eq!(got.last, expect.last, "{ms:?} {state:?}");
+                }
+                assert!(copy.rest.len() <= 2 * state.iter().filter(|s| **s == Some(false)).count() + 1);
+            }
+        }
+    }
 }

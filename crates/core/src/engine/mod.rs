@@ -6,7 +6,9 @@
 //! quarantined records, read pages after the stored cursor (minus an overlap window, capped at
 //! the run's start), validate, compare with the bindings, resolve dependencies, write in
 //! batches with bounded concurrency, journal intent and outcome, and store the cursor once
-//! everything before it is written or quarantined.
+//! everything before it is written or quarantined. Records to write are buffered across
+//! pages until they fill a batch of the sink (the rest is written at the end of the read), so
+//! small source pages still give full batches.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -204,6 +206,7 @@ pub struct RunOptions {
     /// Run or plan.
     pub mode: Mode,
     /// Set to stop: the current batches finish, the checkpoint is stored, the run stops.
+    /// Records still waiting for a batch are not written; the checkpoint stays before them.
     pub cancel: Arc<AtomicBool>,
     /// Called after every page and at the end of each flow.
     pub progress: Option<ProgressFn>,

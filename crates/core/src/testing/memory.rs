@@ -160,6 +160,15 @@ impl<R: Record> MemorySource<R> {
         });
     }
 
+    /// Adds a record without replacing one with the same key: the source then returns both,
+    /// like a source whose record changed while it was being paged through.
+    pub fn push(&self, record: R) {
+        lock(&self.items).push(SourceItem {
+            modified: record.modified(),
+            item: Ok(record),
+        });
+    }
+
     /// Adds a record the source cannot read, changed at `modified`.
     pub fn put_unreadable(&self, modified: DateTime<Utc>, rejection: Rejection) {
         lock(&self.items).push(SourceItem {

@@ -134,10 +134,14 @@ impl Inner {
             }
         }
         let c = &self.client;
-        let groups: Vec<Omzetgroep> = c.get("/artikelomzetgroepen", "/artikelomzetgroepen").await?;
-        let tarieven: Vec<BtwTarief> = c.get("/btwtarieven", "/btwtarieven").await?;
-        let landen: Vec<Land> = c.get("/landen", "/landen").await?;
-        let company: CompanyInfo = c.get("/companyInfo", "/companyInfo").await?;
+        // four small reads, side by side
+        let (groups, tarieven, landen, company): (Vec<Omzetgroep>, Vec<BtwTarief>, Vec<Land>, CompanyInfo) =
+            tokio::try_join!(
+                c.get("/artikelomzetgroepen", "/artikelomzetgroepen"),
+                c.get("/btwtarieven", "/btwtarieven"),
+                c.get("/landen", "/landen"),
+                c.get("/companyInfo", "/companyInfo"),
+            )?;
         let refs = Arc::new(RefData::new(groups, tarieven, landen, &company));
         *guard = Some(Timed {
             at: Instant::now(),

@@ -623,19 +623,13 @@ impl MagentoShop {
         let batch = self.product_batch();
         let mut found: BTreeMap<String, Option<WireProduct>> = BTreeMap::new();
         // a single product is read with its own GET: a search would cost the same
+        let page_size = u32::try_from(batch).unwrap_or(crate::config::MAX_PAGE_SIZE);
         for list in in_lists(&skus, batch, MAX_IN_LIST_LEN)
             .into_iter()
             .filter(|l| l.len() > 1)
         {
-            let page_size = u32::try_from(batch).unwrap_or(crate::config::MAX_PAGE_SIZE);
-            match self.client.products_by_sku(&list, page_size).await {
-                Ok((raw, total)) => {
-                    let parsed = raw
-                        .iter()
-                        .map(|r| serde_json::from_str::<WireProduct>(r.get()).ok())
-                        .collect();
-                    found.extend(mapping::match_search(&list, parsed, total));
-                }
+            match self.search_products(&list, page_size).await {
+                Ok(matched) => found.extend(matched),
                 Err(e) => {
                     tracing::warn!(error = %e, products = list.len(), "product search failed: reading the products one by one");
                 }
@@ -645,6 +639,20 @@ impl MagentoShop {
             known[n] = found.get(sku).cloned();
         }
         known
+    }
+
+    /// One `sku in (...)` search, matched to the SKUs asked for (see [`mapping::match_search`]).
+    async fn search_products(
+        &self,
+        skus: &[&str],
+        page_size: u32,
+    ) -> Result<BTreeMap<String, Option<WireProduct>>> {
+        let (raw, total) = self.client.products_by_sku(skus, page_size).await?;
+        let parsed = raw
+            .iter()
+            .map(|r| serde_json::from_str::<WireProduct>(r.get()).ok())
+            .collect();
+        Ok(mapping::match_search(skus, parsed, total))
     }
 
     async fn write_product_batch(&self, items: &[WriteItem<Product>]) -> Vec<Result<WriteOutcome>> {
@@ -819,14 +827,8 @@ impl MagentoShop {
         let page = crate::config::MAX_PAGE_SIZE;
         let mut found: BTreeMap<String, Option<WireProduct>> = BTreeMap::new();
         for list in in_lists(&skus, page as usize, MAX_IN_LIST_LEN) {
-            match self.client.products_by_sku(&list, page).await {
-                Ok((raw, total)) => {
-                    let parsed = raw
-                        .iter()
-                        .map(|r| serde_json::from_str::<WireProduct>(r.get()).ok())
-                        .collect();
-                    found.extend(mapping::match_search(&list, parsed, total));
-                }
+            match self.search_products(&list, page).await {
+                Ok(matched) => found.extend(matched),
                 Err(e) => {
                     tracing::warn!(error = %e, skus = list.len(), "product search before a stock write failed: writing without the check");
                 }

@@ -1,9 +1,10 @@
 //! The core conformance kit against the Magento simulator.
 
+mod common;
+
 use koppel_core::testing::{hook, Conformance, Samples};
 use koppel_core::{
-    ConnectorContext, Money, OpenAmount, PaymentStatus, Product, ReadRequest, Sku, StockLevel, TaxMode,
-    VatRate,
+    ConnectorContext, Money, OpenAmount, PaymentStatus, Product, ReadRequest, Sku, StockLevel,
 };
 use koppel_sandbox::control::Faults;
 use koppel_sandbox::magento::{
@@ -47,25 +48,7 @@ async fn magento_connector_conforms() {
     let order = page.items.iter().flatten().next().unwrap().clone();
 
     let arts = seed::articles(&SeedConfig::default());
-    let products: Vec<Product> = arts
-        .iter()
-        .skip(50)
-        .take(3)
-        .map(|a| Product {
-            sku: Sku::new(a.sku.clone()).unwrap(),
-            name: a.name.clone(),
-            price: Money::eur(a.price_excl),
-            tax_mode: TaxMode::Exclusive,
-            vat: Some(VatRate::new(a.vat.percentage(), None).unwrap()),
-            active: true,
-            unit: None,
-            weight: Some(a.weight),
-            category: vec![a.category.clone()],
-            attributes: Default::default(),
-            source_id: None,
-            modified: None,
-        })
-        .collect();
+    let products: Vec<Product> = arts.iter().skip(50).take(3).map(common::product_of).collect();
     let stock: Vec<StockLevel> = arts
         .iter()
         .take(3)

@@ -1,8 +1,11 @@
 //! Flow tests against the Magento simulator (`koppel_sandbox::magento`) over HTTP on loopback.
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use chrono::Utc;
+use common::product_of;
 use koppel_core::model::{convert_tax_mode, Kind};
 use koppel_core::{
     Connector, Customer, Error, Money, OpenAmount, Order, PaymentStatus, Product, ReadRequest, Record, Sink,
@@ -58,23 +61,6 @@ fn with(cfg: &serde_json::Value, f: impl FnOnce(&mut serde_json::Value)) -> Mage
 
 fn articles() -> Vec<SeedArticle> {
     seed::articles(&SeedConfig::default())
-}
-
-fn product_of(a: &SeedArticle) -> Product {
-    Product {
-        sku: Sku::new(a.sku.clone()).unwrap(),
-        name: a.name.clone(),
-        price: Money::eur(a.price_excl),
-        tax_mode: TaxMode::Exclusive,
-        vat: Some(VatRate::new(a.vat.percentage(), None).unwrap()),
-        active: true,
-        unit: None,
-        weight: Some(a.weight),
-        category: vec![a.category.clone()],
-        attributes: Default::default(),
-        source_id: None,
-        modified: None,
-    }
 }
 
 /// The first `n` seed articles as products written for the first time.

@@ -307,17 +307,7 @@ async fn check(g: &Global) -> CmdResult {
                     }
                 }
                 Err(e) => {
-                    // name the key path from the top of the config file
-                    let e = match e {
-                        Error::Config { path, message } => {
-                            let index = config.pairs.iter().position(|p| p.name == spec.name).unwrap_or(0);
-                            Error::Config {
-                                path: format!("pairs[{index}].{side}.{path}"),
-                                message,
-                            }
-                        }
-                        other => other,
-                    };
+                    let e = spec.side_error(side, e);
                     println!("{label}: FAILED: {}", crate::logging::redact(&e.to_string()));
                     if let Some(h) = report::hint_for_class(e.class()) {
                         println!("  -> {h}");

@@ -258,29 +258,33 @@ pub struct PairSpec {
 }
 
 impl PairSpec {
+    /// A connector's config error with its key path from the top of the file
+    /// (`orders.shipping_article` -> `pairs[0].accounting.orders.shipping_article`); other
+    /// errors unchanged.
+    pub fn side_error(&self, side: &str, e: Error) -> Error {
+        match e {
+            Error::Config { path, message } => {
+                let base = format!("pairs[{}].{side}", self.index);
+                let path = if path.is_empty() {
+                    base
+                } else {
+                    format!("{base}.{path}")
+                };
+                Error::config(path, message)
+            }
+            other => other,
+        }
+    }
+
     /// Builds both connectors (no I/O) into an engine pair.
     pub fn build(&self) -> Result<Pair, Error> {
         let ctx = ConnectorContext {
             pair: self.name.clone(),
         };
-        let prefix = |side: &str, e: Error| match e {
-            Error::Config { path, message } => {
-                let base = format!("pairs[{}].{side}", self.index);
-                Error::config(
-                    if path.is_empty() {
-                        base
-                    } else {
-                        format!("{base}.{path}")
-                    },
-                    message,
-                )
-            }
-            other => other,
-        };
         let accounting = (self.accounting.descriptor.factory)(self.accounting.config.clone(), &ctx)
-            .map_err(|e| prefix("accounting", e))?;
-        let shop =
-            (self.shop.descriptor.factory)(self.shop.config.clone(), &ctx).map_err(|e| prefix("shop", e))?;
+            .map_err(|e| self.side_error("accounting", e))?;
+        let shop = (self.shop.descriptor.factory)(self.shop.config.clone(), &ctx)
+            .map_err(|e| self.side_error("shop", e))?;
         Ok(Pair {
             name: self.name.clone(),
             accounting,

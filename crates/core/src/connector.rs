@@ -45,6 +45,12 @@ impl<R> Page<R> {
 }
 
 /// A connector reads records of kind `R`.
+///
+/// **A page token must stay correct while records change.** Records may change, appear and
+/// disappear between two page reads; every record that existed unchanged in the window for
+/// the whole read must still be read exactly once across the pages. Offset paging inside a
+/// moving window does not give that: use a keyset token ([`crate::paging::Keyset`]) or read
+/// without an upper bound and de-duplicate. The conformance kit checks it.
 #[async_trait]
 pub trait Source<R: Record>: Send + Sync {
     /// Reads one page.
@@ -121,11 +127,155 @@ pub enum Dependency {
     Product(Sku),
 }
 
+/// One changed field: `path` (JSON path, e.g. `price.amount`, `lines[2].quantity`), the value
+/// the target holds now (or, without a read of the target, the value last written) and the
+/// value that would be written (`null` when absent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Field path.
+    pub path: String,
+    /// Value the target holds now.
+    pub before: serde_json::Value,
+    /// Value that would be written.
+    pub after: serde_json::Value,
+}
+
+/// What writing a record would do, decided by [`Sink::prepare`] against what the target holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The target has no such record: it would be created.
+    Create,
+    /// The target has it and some fields differ (see [`Prepared::changes`]).
+    Update,
+    /// The target already holds exactly this: no write.
+    Unchanged,
+}
+
+/// The read-only half of a write: what [`Sink::apply`] would do with one record, found by
+/// looking the record up on the target, mapping and validating it. Every check that can
+/// reject a record runs here, so a plan (prepare only) predicts a run (prepare, then apply).
+#[derive(Clone)]
+pub struct Prepared {
+    /// Create, update or unchanged.
+    pub verdict: Verdict,
+    /// The target's id of the record, when it exists there.
+    pub target_id: Option<String>,
+    /// For updates: the fields that differ, target's current value -> new value.
+    pub changes: Vec<FieldChange>,
+    /// For creates: what would be written (the sink's view, or the canonical record).
+    pub after: Option<serde_json::Value>,
+    /// Whatever the sink needs to carry from `prepare` to `apply` (the target's current record,
+    /// the mapped body); opaque to the engine.
+    pub carry: Option<Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("verdict", &self.verdict)
+            .field("target_id", &self.target_id)
+            .field("changes", &self.changes)
+            .field("after", &self.after)
+            .field("carry", &self.carry.is_some())
+            .finish()
+    }
+}
+
+impl Prepared {
+    /// A create of `after`.
+    pub fn create(after: Option<serde_json::Value>) -> Self {
+        Prepared {
+            verdict: Verdict::Create,
+            target_id: None,
+            changes: Vec::new(),
+            after,
+            carry: None,
+        }
+    }
+
+    /// An update of `target_id` changing `changes`.
+    pub fn update(target_id: impl Into<String>, changes: Vec<FieldChange>) -> Self {
+        Prepared {
+            verdict: Verdict::Update,
+            target_id: Some(target_id.into()),
+            changes,
+            after: None,
+            carry: None,
+        }
+    }
+
+    /// Nothing to write: `target_id` already holds it.
+    pub fn unchanged(target_id: impl Into<String>) -> Self {
+        Prepared {
+            verdict: Verdict::Unchanged,
+            target_id: Some(target_id.into()),
+            changes: Vec::new(),
+            after: None,
+            carry: None,
+        }
+    }
+
+    /// The same, carrying `carry` to [`Sink::apply`].
+    pub fn with_carry<T: std::any::Any + Send + Sync>(mut self, carry: T) -> Self {
+        self.carry = Some(Arc::new(carry));
+        self
+    }
+
+    /// The carried value, if it is a `T`.
+    pub fn carried<T: std::any::Any + Send + Sync>(&self) -> Option<&T> {
+        self.carry.as_ref().and_then(|c| c.downcast_ref::<T>())
+    }
+}
+
+/// The generic prepare: without reading the target, a record with a binding is an update of
+/// the fields that differ from what was last written (unchanged when none do), one without is
+/// a create.
+pub fn prepare_from_previous<R: Record>(item: &WriteItem<R>) -> Result<Prepared> {
+    let after = crate::engine::record_json(&item.record)?;
+    Ok(match &item.target_id {
+        Some(id) => {
+            let before = match &item.previous {
+                Some(p) => crate::engine::record_json(p)?,
+                None => serde_json::Value::Null,
+            };
+            let changes = crate::engine::diff_json(&before, &after);
+            if changes.is_empty() && item.previous.is_some() {
+                Prepared::unchanged(id.clone())
+            } else {
+                Prepared::update(id.clone(), changes)
+            }
+        }
+        None => Prepared::create(Some(after)),
+    })
+}
+
 /// A connector writes records of kind `R`.
+///
+/// A write has two halves: [`Sink::prepare`] (read-only: look the record up on the target,
+/// map and validate it, decide create / update with the changed fields / unchanged / reject)
+/// and [`Sink::apply`] (the write itself, of what `prepare` decided). A plan calls only
+/// `prepare`; a run calls both, so the plan cannot drift from the run.
 #[async_trait]
 pub trait Sink<R: Record>: Send + Sync {
     /// Writes one record: create, or update when it exists (by `target_id` or natural key).
     async fn write(&self, item: &WriteItem<R>) -> Result<WriteOutcome>;
+
+    /// Decides, without writing anything, what writing each item would do; one result per
+    /// item, in order. An `Err` that is a record fault ([`Error::Rejected`](crate::Error)) is
+    /// what the write would be rejected with. Batched like [`Sink::write_batch`] (one search
+    /// per batch, not one read per record). The default is [`prepare_from_previous`].
+    async fn prepare(&self, items: &[WriteItem<R>]) -> Vec<Result<Prepared>> {
+        items.iter().map(prepare_from_previous).collect()
+    }
+
+    /// Writes what [`Sink::prepare`] decided for each item (never called for `Unchanged`
+    /// verdicts or rejected items); one result per item, in order. The default ignores the
+    /// verdicts and calls [`Sink::write_batch`].
+    async fn apply(&self, items: &[WriteItem<R>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+        let _ = prepared;
+        self.write_batch(items).await
+    }
 
     /// Writes several records; the default writes them one by one. Sinks whose API takes
     /// batches (Magento MSI source items) override this. One result per item, in order.

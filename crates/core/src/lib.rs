@@ -22,6 +22,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod model;
+pub mod paging;
 pub mod registry;
 pub mod secret;
 pub mod state;
@@ -29,13 +30,13 @@ pub mod state;
 pub mod testing;
 
 pub use connector::{
-    Capabilities, CheckReport, Connector, Dependency, Endpoints, Page, ReadRequest, Routed, Sink, Source,
-    WriteItem, WriteOutcome,
+    Capabilities, CheckReport, Connector, Dependency, Endpoints, FieldChange, Page, Prepared, ReadRequest,
+    Routed, Sink, Source, Verdict, WriteItem, WriteOutcome,
 };
 pub use error::{Error, Rejection, Result};
 pub use model::{
     Address, Charge, CountryCode, Currency, Customer, Kind, Money, OpenAmount, Order, OrderLine,
-    PaymentStatus, Product, Record, Sku, StockLevel, TaxMode, ValidationError, VatKind, VatRate,
+    PaymentStatus, Product, Record, Sku, StockLevel, TaxMode, ValidationError, VatKind, VatRate, VatRounding,
 };
 pub use registry::{ConnectorContext, ConnectorDescriptor, Role};
 pub use secret::Secret;

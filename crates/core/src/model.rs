@@ -594,6 +594,10 @@ pub struct OrderLine {
     pub discount: Decimal,
     /// Line total after discount: `quantity * unit_price - discount`, as the shop computed it.
     pub row_total: Decimal,
+    /// VAT the shop charged on the line after discount, as the shop computed and rounded it
+    /// (the amount VAT is judged on; `None` when the shop does not say).
+    #[serde(default)]
+    pub tax: Option<Decimal>,
 }
 
 /// A cost line on an order (shipping, payment fee). Amounts in the order's tax mode.
@@ -605,6 +609,9 @@ pub struct Charge {
     pub amount: Decimal,
     /// VAT percentage charged on it.
     pub vat_percentage: Option<Decimal>,
+    /// VAT the shop charged on it, as the shop rounded it (`None` when the shop does not say).
+    #[serde(default)]
+    pub tax: Option<Decimal>,
 }
 
 /// An order placed in the shop.
@@ -644,6 +651,25 @@ pub struct Order {
     pub grand_total: Decimal,
     /// VAT total, as the shop computed it.
     pub tax_total: Decimal,
+    /// How the shop rounds VAT on this order (per row, per unit, on the total).
+    #[serde(default)]
+    pub vat_rounding: VatRounding,
+}
+
+/// How a shop rounds VAT, so a sink can judge the shop's tax amounts under the shop's own rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VatRounding {
+    /// Tax computed on each row (`row total x rate`) and rounded to cents per row (Magento's
+    /// default `row` algorithm, PrestaShop `round_type` 2).
+    #[default]
+    PerRow,
+    /// Tax computed and rounded per unit, then multiplied by the quantity (OpenCart,
+    /// PrestaShop `round_type` 1, Magento's `unit` algorithm).
+    PerUnit,
+    /// Tax computed per row unrounded and rounded once on the order total (PrestaShop
+    /// `round_type` 3, Magento's `total` algorithm).
+    PerTotal,
 }
 
 impl Record for Order {
@@ -810,6 +836,7 @@ mod tests {
                     vat_percentage: Some(dec!(21)),
                     discount: dec!(0),
                     row_total: dec!(12.10),
+                    tax: None,
                 };
                 3
             ],
@@ -819,6 +846,7 @@ mod tests {
             payment_method: None,
             grand_total: dec!(36.30),
             tax_total: dec!(6.30),
+            vat_rounding: Default::default(),
         }
     }
 

@@ -181,6 +181,7 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
             vat_percentage: item.tax_percent,
             discount: Decimal::ZERO,
             row_total,
+            tax: None,
         });
     }
 
@@ -196,6 +197,7 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
         description: text(&o.shipping_description).unwrap_or_else(|| "Shipping".into()),
         amount: shipping_amount,
         vat_percentage: shipping_tax.and_then(|t| shipping_vat(shipping_excl, t, &lines)),
+        tax: None,
     });
 
     let guest = o.customer_is_guest || o.customer_id.is_none();
@@ -241,6 +243,7 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
         payment_method: o.payment.as_ref().and_then(|p| text(&p.method)),
         grand_total: o.grand_total.unwrap_or_default(),
         tax_total: o.tax_amount.unwrap_or_default(),
+        vat_rounding: Default::default(),
     })
 }
 
@@ -804,6 +807,7 @@ mod tests {
             vat_percentage: Some(v),
             discount: dec!(0),
             row_total: dec!(1),
+            tax: None,
         };
         assert_eq!(
             shipping_vat(dec!(4.13), dec!(0.87), &[line(dec!(9)), line(dec!(21.00))]),

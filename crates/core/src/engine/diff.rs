@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::FieldChange;
+use crate::connector::FieldChange;
 use crate::error::{Error, Result};
 
 /// Top-level fields that do not count as a change: when the source touched the record, and

@@ -321,17 +321,7 @@ pub enum ChangeAction {
     Quarantine,
 }
 
-/// One changed field: `path` (JSON path, e.g. `price.amount`, `lines[2].quantity`), before
-/// and after (`null` when absent).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldChange {
-    /// Field path.
-    pub path: String,
-    /// Value last written.
-    pub before: serde_json::Value,
-    /// Value that would be written.
-    pub after: serde_json::Value,
-}
+pub use crate::connector::FieldChange;
 
 /// One record in a plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

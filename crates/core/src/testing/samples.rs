@@ -97,6 +97,7 @@ pub fn order(number: &str, customer_key: &str, code: &str, modified: Option<Date
             vat_percentage: Some(Decimal::from(21)),
             discount: Decimal::ZERO,
             row_total: price,
+            tax: None,
         }],
         shipping_cost: None,
         payment_cost: None,
@@ -104,6 +105,7 @@ pub fn order(number: &str, customer_key: &str, code: &str, modified: Option<Date
         payment_method: Some("banktransfer".into()),
         grand_total: price,
         tax_total: Decimal::new(210, 2),
+        vat_rounding: Default::default(),
     }
 }
 

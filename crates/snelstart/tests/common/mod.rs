@@ -258,6 +258,7 @@ pub fn shop_order(number: &str, setup: &OrderSetup, lines: &[(&str, i64)]) -> Or
                 vat_percentage: Some(pct),
                 discount: Decimal::ZERO,
                 row_total: unit * qty,
+                tax: None,
             }
         })
         .collect();
@@ -278,12 +279,14 @@ pub fn shop_order(number: &str, setup: &OrderSetup, lines: &[(&str, i64)]) -> Or
             description: "Verzending".into(),
             amount: dec!(4.95),
             vat_percentage: Some(dec!(21)),
+            tax: None,
         }),
         payment_cost: None,
         discount: Decimal::ZERO,
         payment_method: None,
         grand_total: grand,
         tax_total: Decimal::ZERO,
+        vat_rounding: Default::default(),
     }
 }
 

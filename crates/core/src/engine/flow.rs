@@ -16,7 +16,9 @@ use super::{
 use crate::connector::{Connector, Dependency, ReadRequest, Routed, Sink, WriteItem, WriteOutcome};
 use crate::error::{Error, Rejection};
 use crate::model::{Customer, Kind, Record};
-use crate::state::{Binding, JournalOutcome, NewIntent, QuarantineEntry, StateStore, WriteOp};
+use crate::state::{
+    Binding, JournalOutcome, NewIntent, QuarantineEntry, StateStore, WriteCompletion, WriteOp,
+};
 
 /// Why a flow stopped early.
 pub(crate) enum Stop {
@@ -1125,27 +1127,36 @@ async fn write_batch<T: Routed>(
 ) -> StopResult<BatchResult> {
     ctx.check_lease()?;
     let keys: Vec<String> = batch.iter().map(|p| p.key.clone()).collect();
-    let mut ids = Vec::with_capacity(batch.len());
-    for p in &batch {
-        let id = ctx
-            .store
-            .journal_intent(&NewIntent {
-                run_id: ctx.run_id.to_owned(),
-                pair: ctx.pair.name.clone(),
-                kind: T::KIND,
-                key: p.key.clone(),
-                op: p.op,
-                target_id: p.item.target_id.clone(),
-                payload: p.json.clone(),
-            })
-            .await?;
-        ids.push(id);
+    // One durable transaction for the batch's intents, committed before the call.
+    let intents: Vec<NewIntent> = batch
+        .iter()
+        .map(|p| NewIntent {
+            run_id: ctx.run_id.to_owned(),
+            pair: ctx.pair.name.clone(),
+            kind: T::KIND,
+            key: p.key.clone(),
+            op: p.op,
+            target_id: p.item.target_id.clone(),
+            payload: p.json.clone(),
+        })
+        .collect();
+    let ids = ctx.store.journal_intents(&intents).await?;
+    if ids.len() != batch.len() {
+        return Err(Error::internal(format!(
+            "state store journalled {} intents for {} records",
+            ids.len(),
+            batch.len()
+        ))
+        .into());
     }
     ctx.fault(FaultPoint::BeforeCall, T::KIND, &keys)?;
     let items: Vec<WriteItem<T>> = batch.iter().map(|p| p.item.clone()).collect();
     let mut results = sink.write_batch(&items).await;
     ctx.fault(FaultPoint::AfterCallBeforeOutcome, T::KIND, &keys)?;
     let mut out = Vec::with_capacity(batch.len());
+    // The batch's outcomes and bindings, stored in one transaction before anything is parked.
+    let mut done = Vec::with_capacity(batch.len());
+    let mut failed = Vec::new();
     let mut fatal: Option<Error> = None;
     if results.len() != batch.len() {
         let msg = format!(
@@ -1163,8 +1174,13 @@ async fn write_batch<T: Routed>(
                     WriteOutcome::Updated { .. } => JournalOutcome::Updated,
                     WriteOutcome::Unchanged { .. } => JournalOutcome::Unchanged,
                 };
-                let b = binding_for(ctx, T::KIND, &p.key, w.target_id(), &p.json, &p.hash);
-                ctx.store.complete_write(Some(id), o, &b, &p.label).await?;
+                let binding = binding_for(ctx, T::KIND, &p.key, w.target_id(), &p.json, &p.hash);
+                done.push(WriteCompletion::Bound {
+                    journal_id: Some(id),
+                    outcome: o,
+                    binding,
+                    label: p.label.clone(),
+                });
                 out.push((p.seq, p.key, ItemOutcome::Written(w)));
             }
             Err(e) => {
@@ -1180,22 +1196,29 @@ async fn write_batch<T: Routed>(
                     } else {
                         JournalOutcome::Failed
                     };
-                    ctx.store
-                        .journal_outcome(id, o, None, Some(&f.line(&p.label)))
-                        .await?;
+                    done.push(WriteCompletion::Outcome {
+                        journal_id: id,
+                        outcome: o,
+                        target_id: None,
+                        detail: Some(f.line(&p.label)),
+                    });
                 }
                 if e.is_connector_fault() {
                     fatal.get_or_insert(e);
                     continue;
                 }
-                let line = if park_failures {
-                    park(ctx, T::KIND, &p.key, &p.label, Some(&p.json), &f).await?
-                } else {
-                    f.line(&p.label)
-                };
-                out.push((p.seq, p.key, ItemOutcome::Failed { line }));
+                failed.push((p, f));
             }
         }
+    }
+    ctx.store.complete_writes(&done).await?;
+    for (p, f) in failed {
+        let line = if park_failures {
+            park(ctx, T::KIND, &p.key, &p.label, Some(&p.json), &f).await?
+        } else {
+            f.line(&p.label)
+        };
+        out.push((p.seq, p.key, ItemOutcome::Failed { line }));
     }
     ctx.fault(FaultPoint::AfterOutcome, T::KIND, &keys)?;
     Ok((out, fatal))

@@ -2,8 +2,13 @@
 //! that keep two processes from syncing one pair at once.
 //!
 //! [`StateStore`] is the small trait the engine and the runner use; [`SqliteStore`] is the
-//! embedded implementation (one SQLite file, WAL mode, versioned migrations). A server database
-//! can be added later behind the same trait.
+//! embedded implementation (one SQLite file, WAL mode, versioned migrations, run on a thread of
+//! its own so no blocking SQLite call runs on an async worker). A server database can be added
+//! later behind the same trait.
+//!
+//! The engine journals per batch: [`StateStore::journal_intents`] makes a batch's intents durable
+//! in one transaction before the remote call, [`StateStore::complete_writes`] stores the batch's
+//! outcomes, bindings and quarantine releases in one transaction after it.
 
 use std::time::Duration;
 
@@ -16,6 +21,7 @@ use crate::error::Result;
 use crate::model::Kind;
 
 mod sqlite;
+mod worker;
 
 pub use sqlite::SqliteStore;
 
@@ -177,6 +183,34 @@ pub struct NewIntent {
     pub payload: serde_json::Value,
 }
 
+/// How one journalled write ended, for [`StateStore::complete_writes`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum WriteCompletion {
+    /// The target holds the record: the intent's outcome (if there is an intent), the binding,
+    /// and removal of the record from quarantine (by key and by `label`).
+    Bound {
+        /// The intent's journal row, if the write was journalled.
+        journal_id: Option<i64>,
+        /// Created, updated, unchanged or resolved-found.
+        outcome: JournalOutcome,
+        /// The binding to store (its `target_id` is the outcome's target id).
+        binding: Binding,
+        /// How messages name the record (a record the source could not read was parked under it).
+        label: String,
+    },
+    /// The write bound nothing (rejected, failed, resolved-absent): the outcome only.
+    Outcome {
+        /// The intent's journal row.
+        journal_id: i64,
+        /// The outcome.
+        outcome: JournalOutcome,
+        /// The target id the outcome reported, if any.
+        target_id: Option<String>,
+        /// Error text or resolution note.
+        detail: Option<String>,
+    },
+}
+
 /// One journal row: an intent and, once known, its outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JournalEntry {
@@ -283,6 +317,9 @@ pub trait StateStore: Send + Sync {
     // --- journal ---
     /// Journals a write intent; durable before it returns. Returns the row id.
     async fn journal_intent(&self, intent: &NewIntent) -> Result<i64>;
+    /// Journals a batch of write intents in one transaction: all of them are durable before it
+    /// returns, or (on error) none is. Returns the row ids in the order of `intents`.
+    async fn journal_intents(&self, intents: &[NewIntent]) -> Result<Vec<i64>>;
     /// Journals the outcome of an intent (without touching bindings).
     async fn journal_outcome(
         &self,
@@ -300,6 +337,10 @@ pub trait StateStore: Send + Sync {
         binding: &Binding,
         label: &str,
     ) -> Result<()>;
+    /// Stores the ends of a batch of writes in one transaction: every completion (outcome,
+    /// binding, quarantine release) is stored, or (on error) none is. A journal id that does not
+    /// exist is an error.
+    async fn complete_writes(&self, completions: &[WriteCompletion]) -> Result<()>;
     /// Intents without outcome for a kind, oldest first.
     async fn open_intents(&self, pair: &str, kind: Kind) -> Result<Vec<JournalEntry>>;
     /// The latest journal rows of a pair, newest first.

@@ -1,16 +1,16 @@
-//! The embedded state store: one SQLite file in WAL mode.
+//! The embedded state store: one SQLite file in WAL mode, worked on by a thread of its own.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
+use super::worker::Worker;
 use super::{
     Binding, CursorRecord, JournalEntry, JournalOutcome, Lease, NewIntent, QuarantineEntry, RunRecord,
-    StateStore, WriteOp,
+    StateStore, WriteCompletion, WriteOp,
 };
 use crate::engine::Flow;
 use crate::error::{Error, Result};
@@ -100,9 +100,37 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// The SQLite state store. One connection behind a mutex: statements are short and local.
+/// The SQLite state store. One connection, owned by a thread of its own (see the `worker`
+/// module): every call runs there, so the async runtime never blocks on SQLite.
+///
+/// # Durability: which commits are synced
+///
+/// The file is in WAL mode. A commit is written to the WAL before the call returns, so a
+/// process crash (SIGKILL, panic) loses no committed transaction whatever the `synchronous`
+/// setting; the setting only decides what survives a power loss or an OS crash.
+///
+/// - Intents ([`StateStore::journal_intents`]) commit with `synchronous=FULL`: the WAL is
+///   fsynced before the commit returns, so an intent is on disk before the remote call it
+///   announces. Without that, a power loss after the call could leave a write on the target
+///   that no intent records, and the next run would write it a second time.
+/// - Everything else (outcomes, bindings, quarantine, cursors, runs, leases) commits with
+///   `synchronous=NORMAL`: the WAL is synced at checkpoints only. This is safe because the WAL
+///   is one sequential file and recovery keeps its frames up to the first one that did not
+///   reach the disk: what a power loss can take is a tail of the commits after the last synced
+///   one, never a commit from the middle. Every intent sync therefore also makes every earlier
+///   commit durable, so at the moment of any remote call the whole state up to its intent is
+///   on disk. The tail a power loss can take holds only things a later run redoes without
+///   writing twice: an outcome and its binding (one transaction) lost leave their intent open,
+///   and the open intent is resolved by looking the record up on the target before anything is
+///   written again; a cursor lost moves back, so records are read again and their bindings (or
+///   open intents) absorb them; a quarantine entry lost goes with every later cursor, so its
+///   record is read and judged again; a run record or a lease release lost only shows an older
+///   run in `status`, or a lease that lapses at its expiry, as after a SIGKILL.
+///
+/// One transaction per batch (not per record) holds the intents of a batch, and another its
+/// outcomes: one fsync per batch instead of one per record.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    worker: Worker,
     path: String,
 }
 
@@ -184,42 +212,76 @@ impl SqliteStore {
                 )));
             }
         }
-        // FULL: a journalled intent survives power loss, not only a process crash.
-        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+        // NORMAL for every commit but the intents' (see the type's docs: why that is safe).
+        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
             .map_err(db_err)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_err)?;
-        let version: u32 = tx
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(db_err)?;
+        // The migration is synced like an intent: a schema must not be lost behind data.
+        let version = synced(&mut conn, |tx| {
+            let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version <= SCHEMA_VERSION {
+                for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                    tx.execute_batch(sql)?;
+                    tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+                }
+            }
+            Ok(version)
+        })
+        .map_err(db_err)?;
         if version > SCHEMA_VERSION {
             return Err(Error::internal(format!(
                 "state store {path} has schema version {version}, this koppel knows up to {SCHEMA_VERSION}: upgrade koppel"
             )));
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(sql).map_err(db_err)?;
-            tx.pragma_update(None, "user_version", (i + 1) as u32)
-                .map_err(db_err)?;
-        }
-        tx.commit().map_err(db_err)?;
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
+            worker: Worker::start(conn)?,
             path,
         })
     }
 
-    /// The schema version of the open file.
+    /// The schema version of the open file. Blocks the calling thread until the store thread
+    /// answers: call it outside async code (or where a short block is fine).
     pub fn schema_version(&self) -> Result<u32> {
-        self.lock()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(db_err)
+        self.worker.run_blocking(|c| {
+            c.query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(db_err)
+        })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// Runs `f` on the store thread (see the `worker` module), mapping SQLite errors.
+    async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.worker.run(move |c| f(c).map_err(db_err)).await
     }
+}
+
+/// Runs `f` in an IMMEDIATE transaction (the write lock is taken before the first read, so a
+/// second process makes it wait instead of failing it mid-way) committed with the connection's
+/// `synchronous` setting (NORMAL).
+fn write_tx<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let v = f(&tx)?;
+    tx.commit()?;
+    Ok(v)
+}
+
+/// Like [`write_tx`], but the commit is fsynced before it returns (`synchronous=FULL` for this
+/// transaction, NORMAL again after it whatever happened).
+fn synced<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    let r = write_tx(conn, f);
+    let back = conn.pragma_update(None, "synchronous", "NORMAL");
+    let v = r?;
+    back?;
+    Ok(v)
 }
 
 const RUN_COLS: &str =
@@ -345,8 +407,9 @@ fn busy_message(l: &Lease) -> String {
 #[async_trait]
 impl StateStore for SqliteStore {
     async fn record_run(&self, run: &RunRecord) -> Result<()> {
-        self.lock()
-            .execute(
+        let run = run.clone();
+        self.run(move |c| {
+            c.execute(
                 &format!("INSERT OR REPLACE INTO runs ({RUN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
                 params![
                     run.run_id,
@@ -364,112 +427,136 @@ impl StateStore for SqliteStore {
                     run.error,
                     json_text(&run.report),
                 ],
-            )
-            .map_err(db_err)?;
-        Ok(())
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn recent_runs(&self, pair: &str, flow: Option<Flow>, limit: usize) -> Result<Vec<RunRecord>> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare(&format!(
+        let pair = pair.to_owned();
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
                 "SELECT {RUN_COLS} FROM runs WHERE pair = ?1 AND (?2 IS NULL OR flow = ?2)
                  ORDER BY started_at DESC, rowid DESC LIMIT ?3"
-            ))
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map(params![pair, flow.map(|f| f.as_str()), limit as i64], run_row)
-            .map_err(db_err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+            ))?;
+            let rows = stmt.query_map(params![pair, flow.map(|f| f.as_str()), limit as i64], run_row)?;
+            rows.collect()
+        })
+        .await
     }
 
     async fn cursor(&self, pair: &str, flow: Flow) -> Result<Option<DateTime<Utc>>> {
-        let s: Option<String> = self
-            .lock()
-            .query_row(
-                "SELECT cursor FROM cursors WHERE pair = ?1 AND flow = ?2",
-                params![pair, flow.as_str()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_err)?;
-        s.as_deref().map(parse_ts).transpose().map_err(db_err)
+        let pair = pair.to_owned();
+        self.run(move |c| {
+            let s: Option<String> = c
+                .query_row(
+                    "SELECT cursor FROM cursors WHERE pair = ?1 AND flow = ?2",
+                    params![pair, flow.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            s.as_deref().map(parse_ts).transpose()
+        })
+        .await
     }
 
     async fn set_cursor(&self, pair: &str, flow: Flow, cursor: DateTime<Utc>) -> Result<()> {
-        self.lock()
-            .execute(
+        let pair = pair.to_owned();
+        self.run(move |c| {
+            c.prepare_cached(
                 "INSERT OR REPLACE INTO cursors (pair, flow, cursor, updated_at) VALUES (?1, ?2, ?3, ?4)",
-                params![pair, flow.as_str(), ts(&cursor), ts(&Utc::now())],
-            )
-            .map_err(db_err)?;
-        Ok(())
+            )?
+            .execute(params![pair, flow.as_str(), ts(&cursor), ts(&Utc::now())])?;
+            Ok(())
+        })
+        .await
     }
 
     async fn cursors(&self, pair: &str) -> Result<Vec<CursorRecord>> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare("SELECT pair, flow, cursor, updated_at FROM cursors WHERE pair = ?1 ORDER BY flow")
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map([pair], |r| {
+        let pair = pair.to_owned();
+        self.run(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT pair, flow, cursor, updated_at FROM cursors WHERE pair = ?1 ORDER BY flow",
+            )?;
+            let rows = stmt.query_map([pair], |r| {
                 Ok(CursorRecord {
                     pair: r.get(0)?,
                     flow: parse_flow(&r.get::<_, String>(1)?)?,
                     cursor: parse_ts(&r.get::<_, String>(2)?)?,
                     updated_at: parse_ts(&r.get::<_, String>(3)?)?,
                 })
-            })
-            .map_err(db_err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+            })?;
+            rows.collect()
+        })
+        .await
     }
 
     async fn binding(&self, pair: &str, kind: Kind, key: &str) -> Result<Option<Binding>> {
-        self.lock()
-            .query_row(
-                &format!("SELECT {BINDING_COLS} FROM bindings WHERE pair = ?1 AND kind = ?2 AND key = ?3"),
-                params![pair, kind.as_str(), key],
-                binding_row,
-            )
+        let (pair, key) = (pair.to_owned(), key.to_owned());
+        self.run(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {BINDING_COLS} FROM bindings WHERE pair = ?1 AND kind = ?2 AND key = ?3"
+            ))?
+            .query_row(params![pair, kind.as_str(), key], binding_row)
             .optional()
-            .map_err(db_err)
+        })
+        .await
     }
 
     async fn bindings(&self, pair: &str, kind: Kind) -> Result<Vec<Binding>> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare(&format!(
+        let pair = pair.to_owned();
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
                 "SELECT {BINDING_COLS} FROM bindings WHERE pair = ?1 AND kind = ?2 ORDER BY key"
-            ))
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map(params![pair, kind.as_str()], binding_row)
-            .map_err(db_err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+            ))?;
+            let rows = stmt.query_map(params![pair, kind.as_str()], binding_row)?;
+            rows.collect()
+        })
+        .await
     }
 
     async fn put_binding(&self, b: &Binding) -> Result<()> {
-        put_binding(&self.lock(), b).map_err(db_err)
+        let b = b.clone();
+        self.run(move |c| put_binding(c, &b)).await
     }
 
     async fn journal_intent(&self, i: &NewIntent) -> Result<i64> {
-        let conn = self.lock();
-        conn.execute(
-            "INSERT INTO journal (run_id, pair, kind, key, op, target_id, payload, intent_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                i.run_id,
-                i.pair,
-                i.kind.as_str(),
-                i.key,
-                i.op.as_str(),
-                i.target_id,
-                json_text(&i.payload),
-                ts(&Utc::now())
-            ],
-        )
-        .map_err(db_err)?;
-        Ok(conn.last_insert_rowid())
+        let ids = self.journal_intents(std::slice::from_ref(i)).await?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| Error::internal("state store: no journal row for the intent"))
+    }
+
+    async fn journal_intents(&self, intents: &[NewIntent]) -> Result<Vec<i64>> {
+        if intents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let intents = intents.to_vec();
+        self.run(move |c| {
+            synced(c, |tx| {
+                let now = ts(&Utc::now());
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO journal (run_id, pair, kind, key, op, target_id, payload, intent_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
+                let mut ids = Vec::with_capacity(intents.len());
+                for i in &intents {
+                    ids.push(stmt.insert(params![
+                        i.run_id,
+                        i.pair,
+                        i.kind.as_str(),
+                        i.key,
+                        i.op.as_str(),
+                        i.target_id,
+                        json_text(&i.payload),
+                        now
+                    ])?);
+                }
+                Ok(ids)
+            })
+        })
+        .await
     }
 
     async fn journal_outcome(
@@ -479,7 +566,13 @@ impl StateStore for SqliteStore {
         target_id: Option<&str>,
         detail: Option<&str>,
     ) -> Result<()> {
-        set_outcome(&self.lock(), id, outcome, target_id, detail).map_err(db_err)
+        self.complete_writes(&[WriteCompletion::Outcome {
+            journal_id: id,
+            outcome,
+            target_id: target_id.map(str::to_owned),
+            detail: detail.map(str::to_owned),
+        }])
+        .await
     }
 
     async fn complete_write(
@@ -489,107 +582,144 @@ impl StateStore for SqliteStore {
         binding: &Binding,
         label: &str,
     ) -> Result<()> {
-        let mut conn = self.lock();
-        let tx = conn.transaction().map_err(db_err)?;
-        if let Some(id) = journal_id {
-            set_outcome(&tx, id, outcome, Some(&binding.target_id), None).map_err(db_err)?;
+        self.complete_writes(&[WriteCompletion::Bound {
+            journal_id,
+            outcome,
+            binding: binding.clone(),
+            label: label.to_owned(),
+        }])
+        .await
+    }
+
+    async fn complete_writes(&self, completions: &[WriteCompletion]) -> Result<()> {
+        if completions.is_empty() {
+            return Ok(());
         }
-        put_binding(&tx, binding).map_err(db_err)?;
-        tx.execute(
-            "DELETE FROM quarantine WHERE pair = ?1 AND kind = ?2 AND key IN (?3, ?4)",
-            params![binding.pair, binding.kind.as_str(), binding.key, label],
-        )
-        .map_err(db_err)?;
-        tx.commit().map_err(db_err)
+        let completions = completions.to_vec();
+        self.run(move |c| {
+            write_tx(c, |tx| {
+                for done in &completions {
+                    match done {
+                        WriteCompletion::Bound {
+                            journal_id,
+                            outcome,
+                            binding,
+                            label,
+                        } => {
+                            if let Some(id) = journal_id {
+                                set_outcome(tx, *id, *outcome, Some(&binding.target_id), None)?;
+                            }
+                            put_binding(tx, binding)?;
+                            tx.prepare_cached(
+                                "DELETE FROM quarantine WHERE pair = ?1 AND kind = ?2 AND key IN (?3, ?4)",
+                            )?
+                            .execute(params![
+                                binding.pair,
+                                binding.kind.as_str(),
+                                binding.key,
+                                label
+                            ])?;
+                        }
+                        WriteCompletion::Outcome {
+                            journal_id,
+                            outcome,
+                            target_id,
+                            detail,
+                        } => set_outcome(tx, *journal_id, *outcome, target_id.as_deref(), detail.as_deref())?,
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn open_intents(&self, pair: &str, kind: Kind) -> Result<Vec<JournalEntry>> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare(&format!(
+        let pair = pair.to_owned();
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
                 "SELECT {JOURNAL_COLS} FROM journal WHERE pair = ?1 AND kind = ?2 AND outcome IS NULL ORDER BY id"
-            ))
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map(params![pair, kind.as_str()], journal_row)
-            .map_err(db_err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+            ))?;
+            let rows = stmt.query_map(params![pair, kind.as_str()], journal_row)?;
+            rows.collect()
+        })
+        .await
     }
 
     async fn journal(&self, pair: &str, limit: usize) -> Result<Vec<JournalEntry>> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare(&format!(
+        let pair = pair.to_owned();
+        self.run(move |c| {
+            let mut stmt = c.prepare(&format!(
                 "SELECT {JOURNAL_COLS} FROM journal WHERE pair = ?1 ORDER BY id DESC LIMIT ?2"
-            ))
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map(params![pair, limit as i64], journal_row)
-            .map_err(db_err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+            ))?;
+            let rows = stmt.query_map(params![pair, limit as i64], journal_row)?;
+            rows.collect()
+        })
+        .await
     }
 
     async fn put_quarantine(&self, q: &QuarantineEntry) -> Result<()> {
-        self.lock()
-            .execute(
-                &format!("INSERT OR REPLACE INTO quarantine ({QUARANTINE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
-                params![
-                    q.pair,
-                    q.flow.as_str(),
-                    q.kind.as_str(),
-                    q.key,
-                    q.label,
-                    q.field,
-                    q.code,
-                    q.reason,
-                    q.error_class,
-                    q.payload.as_ref().map(json_text),
-                    q.attempts,
-                    ts(&q.first_at),
-                    ts(&q.last_at),
-                    ts(&q.next_attempt),
-                ],
-            )
-            .map_err(db_err)?;
-        Ok(())
+        let q = q.clone();
+        self.run(move |c| {
+            c.prepare_cached(&format!(
+                "INSERT OR REPLACE INTO quarantine ({QUARANTINE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            ))?
+            .execute(params![
+                q.pair,
+                q.flow.as_str(),
+                q.kind.as_str(),
+                q.key,
+                q.label,
+                q.field,
+                q.code,
+                q.reason,
+                q.error_class,
+                q.payload.as_ref().map(json_text),
+                q.attempts,
+                ts(&q.first_at),
+                ts(&q.last_at),
+                ts(&q.next_attempt),
+            ])?;
+            Ok(())
+        })
+        .await
     }
 
     async fn quarantine_entry(&self, pair: &str, kind: Kind, key: &str) -> Result<Option<QuarantineEntry>> {
-        self.lock()
-            .query_row(
-                &format!(
-                    "SELECT {QUARANTINE_COLS} FROM quarantine WHERE pair = ?1 AND kind = ?2 AND key = ?3"
-                ),
-                params![pair, kind.as_str(), key],
-                quarantine_row,
-            )
+        let (pair, key) = (pair.to_owned(), key.to_owned());
+        self.run(move |c| {
+            c.prepare_cached(&format!(
+                "SELECT {QUARANTINE_COLS} FROM quarantine WHERE pair = ?1 AND kind = ?2 AND key = ?3"
+            ))?
+            .query_row(params![pair, kind.as_str(), key], quarantine_row)
             .optional()
-            .map_err(db_err)
+        })
+        .await
     }
 
     async fn quarantined(&self, pair: &str, flow: Option<Flow>) -> Result<Vec<QuarantineEntry>> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare(&format!(
+        let pair = pair.to_owned();
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
                 "SELECT {QUARANTINE_COLS} FROM quarantine WHERE pair = ?1 AND (?2 IS NULL OR flow = ?2)
                  ORDER BY first_at, key"
-            ))
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map(params![pair, flow.map(|f| f.as_str())], quarantine_row)
-            .map_err(db_err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+            ))?;
+            let rows = stmt.query_map(params![pair, flow.map(|f| f.as_str())], quarantine_row)?;
+            rows.collect()
+        })
+        .await
     }
 
     async fn release_quarantine(&self, pair: &str, kind: Kind, key: &str) -> Result<bool> {
-        let n = self
-            .lock()
-            .execute(
+        let (pair, key) = (pair.to_owned(), key.to_owned());
+        self.run(move |c| {
+            let n = c.execute(
                 "DELETE FROM quarantine WHERE pair = ?1 AND kind = ?2 AND key = ?3",
                 params![pair, kind.as_str(), key],
-            )
-            .map_err(db_err)?;
-        Ok(n > 0)
+            )?;
+            Ok(n > 0)
+        })
+        .await
     }
 
     async fn acquire_lease(
@@ -600,32 +730,37 @@ impl StateStore for SqliteStore {
         ttl: Duration,
     ) -> Result<Lease> {
         let expires_at = now + ttl_delta(ttl)?;
-        let mut conn = self.lock();
-        // IMMEDIATE: take the write lock before reading, so two processes cannot both see
-        // the lease free.
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_err)?;
-        if let Some(l) = get_lease(&tx, pair).map_err(db_err)? {
-            if l.holder != holder && l.expires_at > now {
-                return Err(Error::Conflict {
-                    message: busy_message(&l),
-                });
-            }
-        }
-        let lease = Lease {
-            pair: pair.to_owned(),
-            holder: holder.to_owned(),
-            acquired_at: now,
-            expires_at,
-        };
-        tx.execute(
-            "INSERT OR REPLACE INTO leases (pair, holder, acquired_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![pair, holder, ts(&now), ts(&expires_at)],
-        )
-        .map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
-        Ok(lease)
+        let (pair, holder) = (pair.to_owned(), holder.to_owned());
+        // The write lock is taken before reading (IMMEDIATE, in `write_tx`), so two processes
+        // cannot both see the lease free.
+        self.worker
+            .run(move |c| {
+                let busy = write_tx(c, |tx| {
+                    if let Some(l) = get_lease(tx, &pair)? {
+                        if l.holder != holder && l.expires_at > now {
+                            return Ok(Some(l));
+                        }
+                    }
+                    tx.execute(
+                        "INSERT OR REPLACE INTO leases (pair, holder, acquired_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![pair, holder, ts(&now), ts(&expires_at)],
+                    )?;
+                    Ok(None)
+                })
+                .map_err(db_err)?;
+                match busy {
+                    Some(l) => Err(Error::Conflict {
+                        message: busy_message(&l),
+                    }),
+                    None => Ok(Lease {
+                        pair,
+                        holder,
+                        acquired_at: now,
+                        expires_at,
+                    }),
+                }
+            })
+            .await
     }
 
     async fn renew_lease(
@@ -636,58 +771,66 @@ impl StateStore for SqliteStore {
         ttl: Duration,
     ) -> Result<Lease> {
         let expires_at = now + ttl_delta(ttl)?;
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_err)?;
-        let current = get_lease(&tx, pair).map_err(db_err)?;
-        let Some(mut lease) = current.filter(|l| l.holder == holder) else {
-            return Err(Error::Conflict {
-                message: format!("lease on pair {pair} was lost by {holder}"),
-            });
-        };
-        tx.execute(
-            "UPDATE leases SET expires_at = ?3 WHERE pair = ?1 AND holder = ?2",
-            params![pair, holder, ts(&expires_at)],
-        )
-        .map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
-        lease.expires_at = expires_at;
-        Ok(lease)
+        let (pair, holder) = (pair.to_owned(), holder.to_owned());
+        self.worker
+            .run(move |c| {
+                let renewed = write_tx(c, |tx| {
+                    let current = get_lease(tx, &pair)?;
+                    let Some(mut lease) = current.filter(|l| l.holder == holder) else {
+                        return Ok(None);
+                    };
+                    tx.execute(
+                        "UPDATE leases SET expires_at = ?3 WHERE pair = ?1 AND holder = ?2",
+                        params![pair, holder, ts(&expires_at)],
+                    )?;
+                    lease.expires_at = expires_at;
+                    Ok(Some(lease))
+                })
+                .map_err(db_err)?;
+                renewed.ok_or_else(|| Error::Conflict {
+                    message: format!("lease on pair {pair} was lost by {holder}"),
+                })
+            })
+            .await
     }
 
     async fn release_lease(&self, pair: &str, holder: &str) -> Result<()> {
-        self.lock()
-            .execute(
+        let (pair, holder) = (pair.to_owned(), holder.to_owned());
+        self.run(move |c| {
+            c.execute(
                 "DELETE FROM leases WHERE pair = ?1 AND holder = ?2",
                 params![pair, holder],
-            )
-            .map_err(db_err)?;
-        Ok(())
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn lease(&self, pair: &str) -> Result<Option<Lease>> {
-        get_lease(&self.lock(), pair).map_err(db_err)
+        let pair = pair.to_owned();
+        self.run(move |c| get_lease(c, &pair)).await
     }
 }
 
 fn put_binding(conn: &Connection, b: &Binding) -> rusqlite::Result<()> {
-    conn.execute(
-        &format!("INSERT OR REPLACE INTO bindings ({BINDING_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-        params![
-            b.pair,
-            b.kind.as_str(),
-            b.key,
-            b.target_id,
-            b.source_id,
-            b.hash,
-            json_text(&b.payload),
-            ts(&b.updated_at)
-        ],
-    )?;
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO bindings ({BINDING_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))?
+    .execute(params![
+        b.pair,
+        b.kind.as_str(),
+        b.key,
+        b.target_id,
+        b.source_id,
+        b.hash,
+        json_text(&b.payload),
+        ts(&b.updated_at)
+    ])?;
     Ok(())
 }
 
+/// Stores an intent's outcome; a journal row that does not exist is an error (an outcome
+/// never goes nowhere silently).
 fn set_outcome(
     conn: &Connection,
     id: i64,
@@ -695,9 +838,13 @@ fn set_outcome(
     target_id: Option<&str>,
     detail: Option<&str>,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE journal SET outcome = ?2, outcome_target_id = ?3, detail = ?4, outcome_at = ?5 WHERE id = ?1",
-        params![id, outcome.as_str(), target_id, detail, ts(&Utc::now())],
-    )?;
+    let n = conn
+        .prepare_cached(
+            "UPDATE journal SET outcome = ?2, outcome_target_id = ?3, detail = ?4, outcome_at = ?5 WHERE id = ?1",
+        )?
+        .execute(params![id, outcome.as_str(), target_id, detail, ts(&Utc::now())])?;
+    if n == 0 {
+        return Err(conv_err(format!("journal row {id} does not exist")));
+    }
     Ok(())
 }

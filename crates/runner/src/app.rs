@@ -241,6 +241,8 @@ fn connectors(args: &ConnectorsArgs) -> CmdResult {
                     "reads": d.capabilities.sources,
                     "writes": d.capabilities.sinks,
                     "description": d.description,
+                    // A simulator is registered for it (`koppel demo --shop`, `koppel sandbox`).
+                    "simulator": koppel_sandbox::registry::find_shop(d.name).is_some(),
                 })
             })
             .collect();

@@ -87,9 +87,9 @@ pub enum Command {
 /// `koppel init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The shop connector (see `koppel connectors`).
-    #[arg(long, default_value = "magento")]
-    pub shop: String,
+    /// The shop connector (see `koppel connectors`). Default: the first shop connector by name.
+    #[arg(long)]
+    pub shop: Option<String>,
     /// Where to write it (default: the --config path, `koppel.toml`); `-` prints it.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
@@ -168,6 +168,10 @@ pub struct DemoArgs {
     /// Seed of the simulated data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The simulated shop: a shop simulator's name (see `koppel connectors`), or `all` for one
+    /// demo per registered shop simulator, one after the other. Default: the first one.
+    #[arg(long)]
+    pub shop: Option<String>,
 }
 
 /// `koppel sandbox`.
@@ -176,9 +180,11 @@ pub struct SandboxArgs {
     /// Where the SnelStart simulator listens (loopback only).
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub snelstart: String,
-    /// The shop simulator, as `<type>@<address>` (loopback only), e.g. `magento@127.0.0.1:8082`.
-    #[arg(long, default_value = "magento@127.0.0.1:8082")]
-    pub shop: String,
+    /// The shop simulator, as `<type>@<address>` (loopback only), e.g. `magento@127.0.0.1:8082`;
+    /// `koppel connectors` marks the shops with a simulator. Default: the first of them on
+    /// 127.0.0.1:8082.
+    #[arg(long)]
+    pub shop: Option<String>,
     /// Articles to seed.
     #[arg(long, default_value_t = 200)]
     pub articles: usize,

@@ -113,10 +113,14 @@ pub fn init(g: &Global, args: &InitArgs) -> CmdResult {
         .into_iter()
         .filter(|d| d.role == Role::Shop)
         .collect();
-    let Some(shop) = shops.iter().find(|d| d.name == args.shop) else {
+    let found = match args.shop.as_deref() {
+        Some(name) => shops.iter().find(|d| d.name == name),
+        None => shops.first(),
+    };
+    let Some(shop) = found else {
         return Err(Failure::Other(format!(
             "unknown shop connector {:?}; this koppel knows: {}",
-            args.shop,
+            args.shop.as_deref().unwrap_or(""),
             shops.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
         )));
     };

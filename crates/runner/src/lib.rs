@@ -5,10 +5,9 @@
 
 #![warn(missing_docs)]
 
-// Name every connector crate this runner links, so that the linker keeps their registrations
-// (`inventory::submit!`) in every build profile. `tests::registry_*` pins the set.
-extern crate koppel_magento;
-extern crate koppel_snelstart;
+// The stock connectors, from the one list (crates/connectors/Cargo.toml). Naming the crate
+// keeps their registrations (`inventory::submit!`) in every build profile.
+extern crate koppel_connectors;
 
 pub mod app;
 pub mod cli;
@@ -26,9 +25,10 @@ pub mod secrets;
 pub mod sim;
 pub mod status;
 
-/// The connector names this runner is built with; `koppel_core::registry::connectors()` must
-/// name exactly these (tested in debug and release builds).
-pub const LINKED_CONNECTORS: &[&str] = &["magento", "snelstart"];
+/// The connector names this runner is built with (the one list in
+/// crates/connectors/Cargo.toml); `koppel_core::registry::connectors()` must name exactly these
+/// (tested in debug and release builds).
+pub use koppel_connectors::LINKED_CONNECTORS;
 
 #[cfg(test)]
 mod tests {

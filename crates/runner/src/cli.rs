@@ -25,6 +25,17 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Global {
+    /// The pairs and flows these options select, for the runtime.
+    pub fn selection(&self) -> koppel_runtime::Selection {
+        koppel_runtime::Selection {
+            config: self.config.clone(),
+            pair: self.pair.clone(),
+            flows: self.flow.clone(),
+        }
+    }
+}
+
 /// Options every command takes.
 #[derive(Debug, Args, Clone)]
 pub struct Global {
@@ -206,4 +217,24 @@ pub struct SandboxArgs {
     /// Request limits of the simulated SnelStart administration (the printed config matches).
     #[arg(long, value_enum, default_value_t = crate::sim::Limits::Production)]
     pub limits: crate::sim::Limits,
+}
+
+impl From<&InitArgs> for koppel_runtime::init::InitArgs {
+    fn from(a: &InitArgs) -> Self {
+        koppel_runtime::init::InitArgs {
+            shop: a.shop.clone(),
+            output: a.output.clone(),
+            force: a.force,
+        }
+    }
+}
+
+impl From<&StatusArgs> for koppel_runtime::status::StatusArgs {
+    fn from(a: &StatusArgs) -> Self {
+        koppel_runtime::status::StatusArgs {
+            html: a.html.clone(),
+            json: a.json,
+            runs: a.runs,
+        }
+    }
 }

@@ -1,7 +1,10 @@
-//! koppel, the runner: the `koppel` command (config file, schema, validate, check, plan, run,
-//! daemon, status, retry, demo, sandbox) around `koppel-core`'s engine and the connector crates.
+//! koppel, the command: `koppel` (init, validate, check, plan, run, daemon, status, retry,
+//! connectors, schema, demo, sandbox), a thin command line over `koppel-runtime` (config,
+//! running flows, the daemon, reports, status) with the stock connectors
+//! (`koppel-connectors`) and the simulators (`koppel-sandbox`) for `demo` and `sandbox`.
 //!
-//! The binary is `src/main.rs`; everything lives in this library so that tests can reach it.
+//! The binary is `src/main.rs`; the commands live in this library so that tests can reach
+//! them. The runtime's modules are re-exported under their old paths (`koppel::config`, ...).
 
 #![warn(missing_docs)]
 
@@ -11,19 +14,13 @@ extern crate koppel_connectors;
 
 pub mod app;
 pub mod cli;
-pub mod config;
-pub mod daemon;
 pub mod demo;
-pub mod flows;
-pub mod init;
-pub mod logging;
-pub mod report;
 pub mod sandbox;
-pub mod schedule;
-pub mod schema;
-pub mod secrets;
 pub mod sim;
-pub mod status;
+
+pub use koppel_runtime::{
+    config, daemon, flows, init, logging, report, run, schedule, schema, secrets, status,
+};
 
 /// The connector names this runner is built with (the one list in
 /// crates/connectors/Cargo.toml); `koppel_core::registry::connectors()` must name exactly these

@@ -53,7 +53,12 @@ impl Client {
 
     /// `GET /api/v1/shop`: the shop's name (checks the token).
     pub async fn shop_name(&self) -> Result<String> {
-        let req = self.http.reqwest().get(self.url("shop")?).build().map_err(|e| Error::internal(e.to_string()))?;
+        let req = self
+            .http
+            .reqwest()
+            .get(self.url("shop")?)
+            .build()
+            .map_err(|e| Error::internal(e.to_string()))?;
         let v: serde_json::Value = self.http.send(req, "/shop", Safety::Idempotent).await?.json()?;
         Ok(v["name"].as_str().unwrap_or("?").to_owned())
     }

@@ -17,6 +17,7 @@ token = "${TINYSHOP_TOKEN}"
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The shop's base URL; the API is below `/api/v1`.
+    #[schemars(with = "String", url)]
     pub base_url: url::Url,
     /// The API token, sent as `Authorization: Bearer <token>`.
     pub token: Secret,
@@ -27,7 +28,14 @@ impl Config {
     pub fn check(&self) -> Result<()> {
         match self.base_url.scheme() {
             "https" => Ok(()),
-            "http" if matches!(self.base_url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) => Ok(()),
+            "http"
+                if matches!(
+                    self.base_url.host_str(),
+                    Some("127.0.0.1" | "localhost" | "[::1]")
+                ) =>
+            {
+                Ok(())
+            }
             other => Err(Error::config(
                 "base_url",
                 format!("{other}:// is not allowed; use https:// (plain http only on loopback)"),

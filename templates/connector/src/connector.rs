@@ -49,7 +49,11 @@ impl Sink<Product> for Products {
     async fn write(&self, item: &WriteItem<Product>) -> Result<WriteOutcome> {
         let sku = item.record.sku.to_string();
         let body = product_body(&item.record)?;
-        let saved = self.0.put("products", &sku, &body).await.map_err(|e| on_record(&sku, e))?;
+        let saved = self
+            .0
+            .put("products", &sku, &body)
+            .await
+            .map_err(|e| on_record(&sku, e))?;
         Ok(outcome(saved.id, saved.created))
     }
 }

@@ -13,7 +13,8 @@ pub fn product_body(p: &Product) -> Result<ProductBody> {
         (TaxMode::Exclusive, _) => p.price.amount,
         (TaxMode::Inclusive, Some(r)) => {
             let factor = Decimal::ONE + r / Decimal::ONE_HUNDRED;
-            (p.price.amount / factor).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+            (p.price.amount / factor)
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
         }
         (TaxMode::Inclusive, None) => {
             return Err(Error::rejected(

@@ -56,12 +56,20 @@ async fn shop(headers: HeaderMap) -> Response {
     Json(json!({"name": "Tinyshop simulator"})).into_response()
 }
 
-async fn put_product(State(app): State<App>, headers: HeaderMap, Path(sku): Path<String>, body: Json<Value>) -> Response {
+async fn put_product(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(sku): Path<String>,
+    body: Json<Value>,
+) -> Response {
     if !authorised(&headers) {
         return error(StatusCode::UNAUTHORIZED, "invalid token");
     }
     let Ok(p) = serde_json::from_value::<ProductBody>(body.0) else {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "body must be {name, price_excl, vat, active}");
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body must be {name, price_excl, vat, active}",
+        );
     };
     if p.name.trim().is_empty() {
         return error(StatusCode::UNPROCESSABLE_ENTITY, "name must not be empty");
@@ -77,7 +85,12 @@ async fn put_product(State(app): State<App>, headers: HeaderMap, Path(sku): Path
     Json(json!({"id": entry.0, "created": created})).into_response()
 }
 
-async fn put_stock(State(app): State<App>, headers: HeaderMap, Path(sku): Path<String>, body: Json<Value>) -> Response {
+async fn put_stock(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(sku): Path<String>,
+    body: Json<Value>,
+) -> Response {
     if !authorised(&headers) {
         return error(StatusCode::UNAUTHORIZED, "invalid token");
     }
@@ -110,7 +123,10 @@ pub async fn start(addr: SocketAddr, opts: ShopSimOptions) -> std::io::Result<Ru
         .route("/api/v1/products/{sku}", put(put_product))
         .route("/api/v1/stock/{sku}", put(put_stock))
         .with_state(app)
-        .route_layer(axum::middleware::from_fn_with_state(control.clone(), control::track));
+        .route_layer(axum::middleware::from_fn_with_state(
+            control.clone(),
+            control::track,
+        ));
     let router = api.merge(control::routes(control.clone(), reset));
     control::serve(router, addr, control).await
 }

@@ -15,7 +15,7 @@ use koppel_core::{Error, Kind};
 use crate::cli::{Cli, Command, ConnectorsArgs, Global, PlanArgs, RetryArgs, RunArgs};
 use crate::report::{self, exit};
 
-pub use koppel_runtime::run::{build_pair, load, open_store, selected_flows, CmdResult, Failure};
+use koppel_runtime::run::{build_pair, load, CmdResult, Failure};
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {

@@ -9,11 +9,11 @@ use koppel_core::Kind;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::app::{CmdResult, Failure};
 use crate::cli::DemoArgs;
 use crate::config::Config;
 use crate::report::{self, exit};
 use crate::sim::{self, Limits, SimSetup, SnelStartAdmin};
+use koppel_runtime::{CmdResult, Failure};
 
 fn other(e: impl std::fmt::Display) -> Failure {
     Failure::Other(e.to_string())

@@ -1,9 +1,9 @@
 //! `koppel sandbox`: the simulators, standalone on chosen loopback ports, until stopped.
 
-use crate::app::{CmdResult, Failure};
 use crate::cli::SandboxArgs;
 use crate::report::exit;
 use crate::sim::{self, SimSetup};
+use koppel_runtime::{CmdResult, Failure};
 
 /// `koppel sandbox`.
 pub async fn sandbox(args: &SandboxArgs) -> CmdResult {

@@ -37,7 +37,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use koppel_core::engine::Mode;
+use koppel_core::engine::{Mode, RunOptions};
 use koppel_core::http::StatsSnapshot;
 use koppel_core::model::Product;
 use koppel_core::registry::{ConnectorContext, ConnectorDescriptor, Role};
@@ -174,7 +174,11 @@ koppel_core::reexports::inventory::submit! {
 
 /// One pass of every flow of every pair; prints the summary; returns the exit code.
 pub async fn once(sel: &Selection) -> CmdResult {
-    let reports = run::run_pairs(sel, Mode::Run, false, None).await?;
+    let opts = RunOptions {
+        mode: Mode::Run,
+        ..RunOptions::default()
+    };
+    let reports = run::run_pairs(sel, false, &opts).await?;
     print!("{}", logging::redact(&report::summary(&reports)));
     Ok(report::exit_code(&reports))
 }

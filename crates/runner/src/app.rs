@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use koppel_core::engine::{Flow, Mode, Progress, RunReport};
+use koppel_core::engine::{Flow, Mode, Progress, RunOptions, RunReport};
 use koppel_core::registry::{self, Role};
 use koppel_core::{Error, Kind};
 
@@ -290,8 +290,12 @@ pub async fn run_pairs(
     full: bool,
     progress: Option<&Arc<ProgressUi>>,
 ) -> Result<Vec<RunReport>, Failure> {
-    let reports =
-        koppel_runtime::run::run_pairs(&g.selection(), mode, full, progress.map(|p| p.callback())).await;
+    let opts = RunOptions {
+        mode,
+        progress: progress.map(|p| p.callback()),
+        ..Default::default()
+    };
+    let reports = koppel_runtime::run::run_pairs(&g.selection(), full, &opts).await;
     if let Some(p) = progress {
         p.finish();
     }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use koppel_core::engine::{Engine, Flow, FlowOptions, Mode, Pair, ProgressFn, RunOptions, RunReport};
+use koppel_core::engine::{Engine, Flow, FlowOptions, Pair, RunOptions, RunReport};
 use koppel_core::state::{SqliteStore, StateStore};
 use koppel_core::Error;
 
@@ -162,14 +162,10 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn StateStore>, Failure> {
     Ok(Arc::new(store))
 }
 
-/// Runs (or plans) the selected flows of the selected pairs, one pair after the other; `full`
-/// ignores the stored cursors this once; `progress` is called as pages are done.
-pub async fn run_pairs(
-    sel: &Selection,
-    mode: Mode,
-    full: bool,
-    progress: Option<ProgressFn>,
-) -> Result<Vec<RunReport>, Failure> {
+/// Runs (or plans, by `opts.mode`) the selected flows of the selected pairs, one pair after
+/// the other, each with `opts` (progress callback, cancel flag, ...); `full` ignores the stored
+/// cursors this once.
+pub async fn run_pairs(sel: &Selection, full: bool, opts: &RunOptions) -> Result<Vec<RunReport>, Failure> {
     let config = load(sel)?;
     let specs = config.select_pairs(sel.pair.as_deref())?;
     let mut work = Vec::new();
@@ -190,13 +186,8 @@ pub async fn run_pairs(
             tracing::warn!(pair = %pair.name, "no flows enabled; nothing to do");
             continue;
         }
-        let opts = RunOptions {
-            mode,
-            progress: progress.clone(),
-            ..Default::default()
-        };
         let report = engine
-            .run(&pair, &flows, &opts)
+            .run(&pair, &flows, opts)
             .await
             .map_err(|e| Failure::from_error(&config.path.display().to_string(), &e))?;
         reports.push(report);

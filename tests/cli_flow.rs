@@ -192,3 +192,55 @@ fn config_error_exits_2() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("koppel.toml:1: pairs[0]"), "{}", text(&out));
 }
+
+/// Every shop with a registered simulator (`koppel connectors --json`): `koppel sandbox
+/// --shop <name>@...` serves it with a config koppel validates, checks, plans and runs, and a
+/// second run writes nothing twice.
+#[test]
+fn every_shop_simulator_syncs_end_to_end() {
+    for shop in common::shop_simulators() {
+        let dir = tempfile::tempdir().unwrap();
+        let _sb = Sandbox::start_shop(dir.path(), &shop, &[]);
+        let d = dir.path();
+        let ctx = |out: &std::process::Output| format!("shop {shop}:\n{}", text(out));
+
+        let out = run(d, &["validate"]);
+        assert_eq!(out.status.code(), Some(0), "{}", ctx(&out));
+        let out = run(d, &["check"]);
+        assert_eq!(out.status.code(), Some(0), "{}", ctx(&out));
+        assert!(
+            text(&out).contains(&format!("sandbox/shop ({shop}): ok")),
+            "{}",
+            ctx(&out)
+        );
+
+        // 30 seeded articles are all new to the shop.
+        let out = run(d, &["--flow", "products", "plan", "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", ctx(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            json[0]["flows"][0]["created"].as_u64().unwrap() >= 30,
+            "{shop}: {json}"
+        );
+
+        // Every flow the generated config enables: clean, or some records quarantined.
+        let out = run(d, &["run", "--json"]);
+        assert!(matches!(out.status.code(), Some(0) | Some(1)), "{}", ctx(&out));
+        let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let created: u64 = first[0]["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["created"].as_u64().unwrap())
+            .sum();
+        assert!(created >= 30, "{shop}: {first}");
+
+        // Nothing twice: a second run of every enabled flow creates nothing again.
+        let out = run(d, &["run", "--json"]);
+        assert!(matches!(out.status.code(), Some(0) | Some(1)), "{}", ctx(&out));
+        let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for f in again[0]["flows"].as_array().unwrap() {
+            assert_eq!(f["created"], 0, "{shop}: {again}");
+        }
+    }
+}

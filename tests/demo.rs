@@ -22,3 +22,24 @@ fn demo_runs_every_step() {
     assert!(t.contains("paid in full"), "{t}");
     assert!(t.contains("requests: SnelStart"), "{t}");
 }
+
+/// `--shop all` runs the whole demo once per registered shop simulator; every one must get
+/// through every step.
+#[test]
+fn demo_runs_for_every_shop_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::run(
+        dir.path(),
+        &["demo", "--shop", "all", "--articles", "20", "--orders", "6"],
+    );
+    let t = common::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let shops = common::shop_simulators();
+    assert!(!shops.is_empty());
+    for shop in &shops {
+        let banner = format!("a SnelStart administration and a {shop} shop");
+        assert!(t.contains(&banner), "missing {banner:?} in:\n{t}");
+    }
+    assert_eq!(t.matches("== what happened ==").count(), shops.len(), "{t}");
+    assert_eq!(t.matches("requests: SnelStart").count(), shops.len(), "{t}");
+}

@@ -41,6 +41,24 @@ pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// The shops with a simulator, as the built binary reports them (`koppel connectors --json`,
+/// `"simulator": true`): the end-to-end tests run for each.
+pub fn shop_simulators() -> Vec<String> {
+    let dir = std::env::temp_dir();
+    let out = run(&dir, &["connectors", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("connectors --json");
+    let mut names: Vec<String> = list
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|c| c["simulator"] == true && c["role"] == "shop")
+        .filter_map(|c| c["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
 /// `koppel sandbox` running as a child process; stopped with SIGTERM on drop.
 pub struct Sandbox {
     pub child: Child,
@@ -48,9 +66,18 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Starts the simulators on free loopback ports and waits for the config they print.
+    /// Starts the simulators (the first shop simulator) on free loopback ports and waits for
+    /// the config they print.
     pub fn start(dir: &Path, extra: &[&str]) -> Sandbox {
+        let shop = shop_simulators().into_iter().next().expect("a shop simulator");
+        Sandbox::start_shop(dir, &shop, extra)
+    }
+
+    /// Starts the SnelStart simulator and the simulator of `shop` on free loopback ports and
+    /// waits for the config they print.
+    pub fn start_shop(dir: &Path, shop: &str, extra: &[&str]) -> Sandbox {
         let config = dir.join("koppel.toml");
+        let shop_arg = format!("{shop}@127.0.0.1:0");
         let child = koppel()
             .current_dir(dir)
             .args([
@@ -58,7 +85,7 @@ impl Sandbox {
                 "--snelstart",
                 "127.0.0.1:0",
                 "--shop",
-                "magento@127.0.0.1:0",
+                &shop_arg,
                 "--articles",
                 "30",
                 "--orders",

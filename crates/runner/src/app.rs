@@ -8,62 +8,14 @@ use std::time::Duration;
 
 use clap::Parser;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use koppel_core::engine::{Engine, Flow, FlowOptions, Mode, Pair, Progress, RunOptions, RunReport};
+use koppel_core::engine::{Flow, Mode, Progress, RunOptions, RunReport};
 use koppel_core::registry::{self, Role};
-use koppel_core::state::{SqliteStore, StateStore};
 use koppel_core::{Error, Kind};
 
 use crate::cli::{Cli, Command, ConnectorsArgs, Global, PlanArgs, RetryArgs, RunArgs};
-use crate::config::{Config, ConfigError, ConfigErrors, PairSpec};
 use crate::report::{self, exit};
 
-/// Why a command failed, and so its exit code.
-#[derive(Debug)]
-pub enum Failure {
-    /// The config is wrong (exit 2).
-    Config(ConfigErrors),
-    /// A connector is unreachable or refused us (exit 3).
-    Connector(String),
-    /// Anything else (exit 4).
-    Other(String),
-}
-
-impl Failure {
-    /// The exit code.
-    pub fn code(&self) -> i32 {
-        match self {
-            Failure::Config(_) => exit::CONFIG,
-            Failure::Connector(_) => exit::CONNECTOR,
-            Failure::Other(_) => exit::OTHER,
-        }
-    }
-
-    /// A failure from a koppel error, by class.
-    pub fn from_error(context: &str, e: &Error) -> Failure {
-        let msg = crate::logging::redact(&format!("{context}: {e}"));
-        match e {
-            Error::Config { path, message } => Failure::Config(ConfigErrors(vec![ConfigError {
-                file: context.to_owned(),
-                line: None,
-                path: path.clone(),
-                message: crate::logging::redact(message),
-            }])),
-            Error::Auth { .. } | Error::Transient { .. } | Error::RateLimited { .. } => {
-                Failure::Connector(msg)
-            }
-            _ => Failure::Other(msg),
-        }
-    }
-}
-
-impl From<ConfigErrors> for Failure {
-    fn from(e: ConfigErrors) -> Self {
-        Failure::Config(e)
-    }
-}
-
-/// A command's result: an exit code, or a failure.
-pub type CmdResult = Result<i32, Failure>;
+use koppel_runtime::run::{build_pair, load, CmdResult, Failure};
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
@@ -101,13 +53,13 @@ pub fn main() -> i32 {
 async fn dispatch(cli: Cli) -> CmdResult {
     let g = cli.global;
     match cli.command {
-        Command::Init(args) => crate::init::init(&g, &args),
+        Command::Init(args) => crate::init::init(&g.config, &(&args).into()),
         Command::Validate => validate(&g),
         Command::Check => check(&g).await,
         Command::Plan(args) => plan(&g, &args).await,
         Command::Run(args) => run(&g, &args).await,
-        Command::Daemon => crate::daemon::daemon(&g).await,
-        Command::Status(args) => crate::status::status(&g, &args).await,
+        Command::Daemon => crate::daemon::daemon(&g.selection()).await,
+        Command::Status(args) => crate::status::status(&g.selection(), &(&args).into()).await,
         Command::Retry(args) => retry(&g, &args).await,
         Command::Schema => {
             let schema = crate::schema::config_schema();
@@ -132,69 +84,8 @@ async fn dispatch(cli: Cli) -> CmdResult {
     }
 }
 
-/// Loads the config and makes its secrets known to the log redactor.
-pub fn load(g: &Global) -> Result<Config, Failure> {
-    let config = Config::load(&g.config)?;
-    crate::logging::add_secrets(&config.redactor);
-    Ok(config)
-}
-
-/// The selected flows of a pair (`--flow`, or all enabled ones).
-pub fn selected_flows(
-    config: &Config,
-    pair: &PairSpec,
-    g: &Global,
-) -> Result<Vec<(Flow, FlowOptions)>, Failure> {
-    if g.flow.is_empty() {
-        return Ok(pair.flows.iter().map(|f| (f.flow, f.options.clone())).collect());
-    }
-    let mut out = Vec::new();
-    for flow in Flow::all().into_iter().filter(|f| g.flow.contains(f)) {
-        match pair.flow(flow) {
-            Some(spec) => out.push((flow, spec.options.clone())),
-            None => {
-                return Err(Failure::Config(ConfigErrors(vec![ConfigError {
-                    file: config.path.display().to_string(),
-                    line: None,
-                    path: format!("pairs[{}].flows.{flow}", pair.index),
-                    message: format!(
-                    "--flow {flow}: the flow is not enabled for pair {:?}; add a [pairs.flows.{flow}] table",
-                    pair.name
-                ),
-                }])))
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Builds a pair's connectors (no I/O).
-pub fn build_pair(config: &Config, spec: &PairSpec) -> Result<Pair, Failure> {
-    spec.build()
-        .map_err(|e| Failure::from_error(&config.path.display().to_string(), &e))
-}
-
-/// Opens the state store named in the config.
-pub fn open_store(config: &Config) -> Result<Arc<dyn StateStore>, Failure> {
-    if let Some(dir) = config.state_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            return Err(Failure::Other(format!(
-                "the directory of the state file {} does not exist; create it or change `state`",
-                config.state_path.display()
-            )));
-        }
-    }
-    let store = SqliteStore::open(&config.state_path).map_err(|e| {
-        Failure::Other(format!(
-            "cannot open the state file {}: {e}",
-            config.state_path.display()
-        ))
-    })?;
-    Ok(Arc::new(store))
-}
-
 fn validate(g: &Global) -> CmdResult {
-    let config = load(g)?;
+    let config = load(&g.selection())?;
     for p in &config.pairs {
         build_pair(&config, p)?;
     }
@@ -241,6 +132,8 @@ fn connectors(args: &ConnectorsArgs) -> CmdResult {
                     "reads": d.capabilities.sources,
                     "writes": d.capabilities.sinks,
                     "description": d.description,
+                    // A simulator is registered for it (`koppel demo --shop`, `koppel sandbox`).
+                    "simulator": koppel_sandbox::registry::find_shop(d.name).is_some(),
                 })
             })
             .collect();
@@ -293,7 +186,7 @@ fn connectors(args: &ConnectorsArgs) -> CmdResult {
 }
 
 async fn check(g: &Global) -> CmdResult {
-    let config = load(g)?;
+    let config = load(&g.selection())?;
     let mut code = exit::OK;
     for spec in config.select_pairs(g.pair.as_deref())? {
         let pair = build_pair(&config, spec)?;
@@ -397,41 +290,16 @@ pub async fn run_pairs(
     full: bool,
     progress: Option<&Arc<ProgressUi>>,
 ) -> Result<Vec<RunReport>, Failure> {
-    let config = load(g)?;
-    let specs = config.select_pairs(g.pair.as_deref())?;
-    let mut work = Vec::new();
-    for spec in &specs {
-        let mut flows = selected_flows(&config, spec, g)?;
-        if full {
-            for (_, o) in &mut flows {
-                o.full = true;
-            }
-        }
-        work.push((build_pair(&config, spec)?, flows));
-    }
-    let store = open_store(&config)?;
-    let engine = Engine::new(store);
-    let mut reports = Vec::new();
-    for (pair, flows) in work {
-        if flows.is_empty() {
-            tracing::warn!(pair = %pair.name, "no flows enabled; nothing to do");
-            continue;
-        }
-        let opts = RunOptions {
-            mode,
-            progress: progress.map(|p| p.callback()),
-            ..Default::default()
-        };
-        let report = engine
-            .run(&pair, &flows, &opts)
-            .await
-            .map_err(|e| Failure::from_error(&config.path.display().to_string(), &e))?;
-        reports.push(report);
-    }
+    let opts = RunOptions {
+        mode,
+        progress: progress.map(|p| p.callback()),
+        ..Default::default()
+    };
+    let reports = koppel_runtime::run::run_pairs(&g.selection(), full, &opts).await;
     if let Some(p) = progress {
         p.finish();
     }
-    Ok(reports)
+    reports
 }
 
 async fn plan(g: &Global, args: &PlanArgs) -> CmdResult {
@@ -462,27 +330,7 @@ async fn run(g: &Global, args: &RunArgs) -> CmdResult {
 }
 
 async fn retry(g: &Global, args: &RetryArgs) -> CmdResult {
-    let config = load(g)?;
-    let store = open_store(&config)?;
-    let engine = Engine::new(store);
-    let flow = match g.flow.as_slice() {
-        [] => None,
-        [one] => Some(*one),
-        _ => {
-            return Err(Failure::Other(
-                "retry takes at most one --flow (or none for all flows)".into(),
-            ))
-        }
-    };
-    let mut reports = Vec::new();
-    for spec in config.select_pairs(g.pair.as_deref())? {
-        let pair = build_pair(&config, spec)?;
-        let report = engine
-            .retry_quarantined(&pair, flow, args.key.as_deref(), &RunOptions::default())
-            .await
-            .map_err(|e| Failure::from_error(&config.path.display().to_string(), &e))?;
-        reports.push(report);
-    }
+    let reports = koppel_runtime::run::retry_pairs(&g.selection(), args.key.as_deref()).await?;
     if args.json {
         println!(
             "{}",

@@ -25,6 +25,17 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Global {
+    /// The pairs and flows these options select, for the runtime.
+    pub fn selection(&self) -> koppel_runtime::Selection {
+        koppel_runtime::Selection {
+            config: self.config.clone(),
+            pair: self.pair.clone(),
+            flows: self.flow.clone(),
+        }
+    }
+}
+
 /// Options every command takes.
 #[derive(Debug, Args, Clone)]
 pub struct Global {
@@ -87,9 +98,9 @@ pub enum Command {
 /// `koppel init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// The shop connector (see `koppel connectors`).
-    #[arg(long, default_value = "magento")]
-    pub shop: String,
+    /// The shop connector (see `koppel connectors`). Default: the first shop connector by name.
+    #[arg(long)]
+    pub shop: Option<String>,
     /// Where to write it (default: the --config path, `koppel.toml`); `-` prints it.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
@@ -168,6 +179,10 @@ pub struct DemoArgs {
     /// Seed of the simulated data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The simulated shop: a shop simulator's name (see `koppel connectors`), or `all` for one
+    /// demo per registered shop simulator, one after the other. Default: the first one.
+    #[arg(long)]
+    pub shop: Option<String>,
 }
 
 /// `koppel sandbox`.
@@ -176,9 +191,11 @@ pub struct SandboxArgs {
     /// Where the SnelStart simulator listens (loopback only).
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub snelstart: String,
-    /// The shop simulator, as `<type>@<address>` (loopback only), e.g. `magento@127.0.0.1:8082`.
-    #[arg(long, default_value = "magento@127.0.0.1:8082")]
-    pub shop: String,
+    /// The shop simulator, as `<type>@<address>` (loopback only), e.g. `magento@127.0.0.1:8082`;
+    /// `koppel connectors` marks the shops with a simulator. Default: the first of them on
+    /// 127.0.0.1:8082.
+    #[arg(long)]
+    pub shop: Option<String>,
     /// Articles to seed.
     #[arg(long, default_value_t = 200)]
     pub articles: usize,
@@ -200,4 +217,24 @@ pub struct SandboxArgs {
     /// Request limits of the simulated SnelStart administration (the printed config matches).
     #[arg(long, value_enum, default_value_t = crate::sim::Limits::Production)]
     pub limits: crate::sim::Limits,
+}
+
+impl From<&InitArgs> for koppel_runtime::init::InitArgs {
+    fn from(a: &InitArgs) -> Self {
+        koppel_runtime::init::InitArgs {
+            shop: a.shop.clone(),
+            output: a.output.clone(),
+            force: a.force,
+        }
+    }
+}
+
+impl From<&StatusArgs> for koppel_runtime::status::StatusArgs {
+    fn from(a: &StatusArgs) -> Self {
+        koppel_runtime::status::StatusArgs {
+            html: a.html.clone(),
+            json: a.json,
+            runs: a.runs,
+        }
+    }
 }

@@ -9,11 +9,11 @@ use koppel_core::Kind;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::app::{CmdResult, Failure};
 use crate::cli::DemoArgs;
 use crate::config::Config;
 use crate::report::{self, exit};
 use crate::sim::{self, Limits, SimSetup, SnelStartAdmin};
+use koppel_runtime::{CmdResult, Failure};
 
 fn other(e: impl std::fmt::Display) -> Failure {
     Failure::Other(e.to_string())
@@ -44,10 +44,36 @@ fn totals(reports: &[&RunReport]) -> (u64, u64, u64, u64) {
         })
 }
 
-/// `koppel demo`.
+/// `koppel demo`: one demo for the chosen shop simulator, or one per registered shop
+/// simulator (`--shop all`), one after the other.
 pub async fn demo(args: &DemoArgs) -> CmdResult {
+    let shops: Vec<&'static str> = match args.shop.as_deref() {
+        Some("all") => sim::shop_simulators(),
+        Some(name) => vec![sim::shop_simulator(name).map_err(Failure::Other)?.name],
+        None => sim::shop_simulators().into_iter().take(1).collect(),
+    };
+    if shops.is_empty() {
+        return Err(Failure::Other("this koppel has no shop simulator".into()));
+    }
+    let mut code = exit::OK;
+    for (i, shop) in shops.iter().enumerate() {
+        if shops.len() > 1 {
+            println!(
+                "{}######## shop {} of {}: {shop} ########\n",
+                if i > 0 { "\n" } else { "" },
+                i + 1,
+                shops.len()
+            );
+        }
+        code = report::worst(code, demo_one(args, shop).await?);
+    }
+    Ok(code)
+}
+
+/// The demo against one shop simulator.
+async fn demo_one(args: &DemoArgs, shop: &'static str) -> CmdResult {
     let started = Instant::now();
-    println!("koppel demo: a SnelStart administration and a Magento shop, both simulated on 127.0.0.1.");
+    println!("koppel demo: a SnelStart administration and a {shop} shop, both simulated on 127.0.0.1.");
     println!("No account, no network. Rate limits are off in the simulators and the connectors, so");
     println!("this takes seconds; real SnelStart allows 500 calls/min (test keys 100/min).\n");
     let setup = SimSetup {
@@ -58,11 +84,9 @@ pub async fn demo(args: &DemoArgs) -> CmdResult {
         limits: Limits::Unlimited,
     };
     let any = "127.0.0.1:0".parse().map_err(other)?;
-    let sims = sim::start(any, "magento", any, setup)
-        .await
-        .map_err(Failure::Other)?;
+    let sims = sim::start(any, shop, any, setup).await.map_err(Failure::Other)?;
     println!(
-        "SnelStart simulator {} ({} articles, plus service articles {}), Magento simulator {} ({} orders incl. guests, discounts, 21 % and 9 % VAT).",
+        "SnelStart simulator {} ({} articles, plus service articles {}), {shop} simulator {} ({} orders incl. guests, discounts, 21 % and 9 % VAT).",
         sims.snelstart.base_url(),
         args.articles,
         sim::SERVICE_ARTICLES.map(|a| a.0).join("/"),
@@ -136,7 +160,7 @@ pub async fn demo(args: &DemoArgs) -> CmdResult {
     let shop_stats = sims.shop.control.stats();
     println!("\n== what happened ==");
     println!(
-        "requests: SnelStart {} (client {}), Magento {} (client {})",
+        "requests: SnelStart {} (client {}), {shop} {} (client {})",
         snel_stats.total(),
         pair.accounting.stats().total,
         shop_stats.total(),

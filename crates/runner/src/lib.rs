@@ -1,34 +1,31 @@
-//! koppel, the runner: the `koppel` command (config file, schema, validate, check, plan, run,
-//! daemon, status, retry, demo, sandbox) around `koppel-core`'s engine and the connector crates.
+//! koppel, the command: `koppel` (init, validate, check, plan, run, daemon, status, retry,
+//! connectors, schema, demo, sandbox), a thin command line over `koppel-runtime` (config,
+//! running flows, the daemon, reports, status) with the stock connectors
+//! (`koppel-connectors`) and the simulators (`koppel-sandbox`) for `demo` and `sandbox`.
 //!
-//! The binary is `src/main.rs`; everything lives in this library so that tests can reach it.
+//! The binary is `src/main.rs`; the commands live in this library so that tests can reach
+//! them. The runtime's modules are re-exported under their old paths (`koppel::config`, ...).
 
 #![warn(missing_docs)]
 
-// Name every connector crate this runner links, so that the linker keeps their registrations
-// (`inventory::submit!`) in every build profile. `tests::registry_*` pins the set.
-extern crate koppel_magento;
-extern crate koppel_snelstart;
+// The stock connectors, from the one list (crates/connectors/Cargo.toml). Naming the crate
+// keeps their registrations (`inventory::submit!`) in every build profile.
+extern crate koppel_connectors;
 
 pub mod app;
 pub mod cli;
-pub mod config;
-pub mod daemon;
 pub mod demo;
-pub mod flows;
-pub mod init;
-pub mod logging;
-pub mod report;
 pub mod sandbox;
-pub mod schedule;
-pub mod schema;
-pub mod secrets;
 pub mod sim;
-pub mod status;
 
-/// The connector names this runner is built with; `koppel_core::registry::connectors()` must
-/// name exactly these (tested in debug and release builds).
-pub const LINKED_CONNECTORS: &[&str] = &["magento", "snelstart"];
+pub use koppel_runtime::{
+    config, daemon, flows, init, logging, report, run, schedule, schema, secrets, status,
+};
+
+/// The connector names this runner is built with (the one list in
+/// crates/connectors/Cargo.toml); `koppel_core::registry::connectors()` must name exactly these
+/// (tested in debug and release builds).
+pub use koppel_connectors::LINKED_CONNECTORS;
 
 #[cfg(test)]
 mod tests {

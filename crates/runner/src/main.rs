@@ -1,8 +1,7 @@
 //! The `koppel` command. See `koppel --help`.
 
-// Name the connector crates here too: the registry must hold them in this binary.
-extern crate koppel_magento;
-extern crate koppel_snelstart;
+// The stock connectors (crates/connectors/Cargo.toml): the registry must hold them in this binary.
+extern crate koppel_connectors;
 
 fn main() {
     std::process::exit(koppel::app::main());

@@ -1,17 +1,30 @@
 //! `koppel sandbox`: the simulators, standalone on chosen loopback ports, until stopped.
 
-use crate::app::{CmdResult, Failure};
 use crate::cli::SandboxArgs;
 use crate::report::exit;
 use crate::sim::{self, SimSetup};
+use koppel_runtime::{CmdResult, Failure};
 
 /// `koppel sandbox`.
 pub async fn sandbox(args: &SandboxArgs) -> CmdResult {
     let snel_addr = sim::loopback(&args.snelstart).map_err(Failure::Other)?;
-    let (shop_type, shop_addr) = args.shop.split_once('@').ok_or_else(|| {
+    let default_shop;
+    let shop_arg = match &args.shop {
+        Some(s) => s.as_str(),
+        None => {
+            let first = sim::shop_simulators()
+                .first()
+                .copied()
+                .ok_or_else(|| Failure::Other("this koppel has no shop simulator".into()))?;
+            default_shop = format!("{first}@127.0.0.1:8082");
+            default_shop.as_str()
+        }
+    };
+    let (shop_type, shop_addr) = shop_arg.split_once('@').ok_or_else(|| {
         Failure::Other(format!(
-            "--shop {:?}: write <type>@<address>, e.g. magento@127.0.0.1:8082",
-            args.shop
+            "--shop {shop_arg:?}: write <type>@<address>, e.g. {}@127.0.0.1:8082 (shops: {})",
+            sim::shop_simulators().first().copied().unwrap_or("shop"),
+            sim::shop_simulators().join(", ")
         ))
     })?;
     let shop_addr = sim::loopback(shop_addr).map_err(Failure::Other)?;
@@ -30,8 +43,11 @@ pub async fn sandbox(args: &SandboxArgs) -> CmdResult {
         "SnelStart simulator: {} (token {0}/b2b/token, API {0}/v2)",
         sims.snelstart.base_url()
     );
+    let api_path = sim::shop_simulator(sims.shop_type)
+        .map(|s| s.api_path)
+        .unwrap_or_default();
     eprintln!(
-        "{} simulator: {} (API {1}/rest/default/V1)",
+        "{} simulator: {} (API {1}{api_path})",
         sims.shop_type,
         sims.shop.base_url()
     );

@@ -6,8 +6,10 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use koppel_core::engine::{Flow, FlowOptions};
+use koppel_core::registry::{self, Role};
 use koppel_sandbox::control::{Faults, Running};
-use koppel_sandbox::magento::{self, MagentoOptions};
+use koppel_sandbox::registry::{self as simulators, ShopConfigArgs, ShopSimOptions, ShopSimulator};
 use koppel_sandbox::seed::SeedConfig;
 use koppel_sandbox::snelstart::{self, RateLimits, SnelStartOptions};
 use serde_json::{json, Value};
@@ -52,14 +54,28 @@ pub struct Sims {
     pub snelstart: Running,
     /// The shop simulator.
     pub shop: Running,
-    /// The shop connector type (`magento`).
+    /// The shop connector type: the name of its registered simulator
+    /// ([`koppel_sandbox::registry`]).
     pub shop_type: &'static str,
     /// The setup they were started with.
     pub setup: SimSetup,
 }
 
-/// Shop simulators this koppel can serve.
-pub const SHOP_SIMULATORS: &[&str] = &["magento"];
+/// The names of the shop simulators this koppel can serve (registered with
+/// [`koppel_sandbox::registry`]), sorted.
+pub fn shop_simulators() -> Vec<&'static str> {
+    simulators::shops().iter().map(|s| s.name).collect()
+}
+
+/// The shop simulator registered as `name`, or an error naming those there are.
+pub fn shop_simulator(name: &str) -> Result<&'static ShopSimulator, String> {
+    simulators::find_shop(name).ok_or_else(|| {
+        format!(
+            "no simulator for shop {name:?}; available: {}",
+            shop_simulators().join(", ")
+        )
+    })
+}
 
 /// Refuses anything but a loopback address.
 pub fn loopback(addr: &str) -> Result<SocketAddr, String> {
@@ -90,16 +106,8 @@ pub async fn start(
     shop_addr: SocketAddr,
     setup: SimSetup,
 ) -> Result<Sims, String> {
-    let shop_type = SHOP_SIMULATORS
-        .iter()
-        .copied()
-        .find(|s| *s == shop_type)
-        .ok_or_else(|| {
-            format!(
-                "no simulator for shop {shop_type:?}; available: {}",
-                SHOP_SIMULATORS.join(", ")
-            )
-        })?;
+    let shop_sim = shop_simulator(shop_type)?;
+    let shop_type = shop_sim.name;
     let faults = Faults {
         latency_ms: setup.latency_ms,
         ..Faults::default()
@@ -119,11 +127,10 @@ pub async fn start(
     )
     .await
     .map_err(|e| format!("cannot start the SnelStart simulator on {snelstart_addr}: {e}"))?;
-    let shop = magento::start(
+    let shop = (shop_sim.start)(
         shop_addr,
-        MagentoOptions {
+        ShopSimOptions {
             seed: seed_config(&setup),
-            ..MagentoOptions::default()
         },
     )
     .await
@@ -261,38 +268,64 @@ pub fn config_toml(sims: &Sims, state: &str) -> String {
     }
     out.push_str("\n[pairs.accounting.products]\nweight = { extra_field = \"Gewicht\" }\ncategory = { extra_field = \"Categorie\" }\n");
     out.push_str("\n[pairs.accounting.orders]\nshipping_article = \"VERZEND\"\ndiscount_article = \"KORTING\"\npayment_fee_article = \"BETAALKOSTEN\"\n\n");
-    let _ = writeln!(
-        out,
-        "[pairs.shop]\ntype = \"{}\"\nbase_url = \"{shop}\"",
-        sims.shop_type
-    );
-    out.push_str("store_code = \"default\"\nprices_include_tax = true\n");
-    if sims.setup.limits == Limits::Unlimited {
-        out.push_str("rate_limits = { concurrent = 64 }\n");
+    let shop_sim = match shop_simulator(sims.shop_type) {
+        Ok(s) => s,
+        // `Sims` built by hand for a shop without a registered simulator: no shop table.
+        Err(e) => {
+            let _ = writeln!(out, "# {e}");
+            return out;
+        }
+    };
+    let _ = writeln!(out, "[pairs.shop]\ntype = {}", toml_str(shop_sim.name));
+    let body = (shop_sim.config)(&ShopConfigArgs {
+        base_url: &shop,
+        unlimited: sims.setup.limits == Limits::Unlimited,
+    });
+    out.push_str(&crate::init::nest_headers(body.trim_end(), "shop"));
+    for (flow, schedule, options) in SANDBOX_FLOWS {
+        if !flow_possible(*flow, sims.shop_type, options) {
+            let _ = writeln!(
+                out,
+                "\n# [pairs.flows.{flow}]: not possible with the {} connector",
+                sims.shop_type
+            );
+            continue;
+        }
+        let _ = writeln!(out, "\n[pairs.flows.{flow}]\nschedule = {}", toml_str(schedule));
+        if *options {
+            out.push_str("create_customers = true\n");
+        }
     }
-    out.push_str("\n[pairs.shop.auth]\nmode = \"oauth1\"\n");
-    let _ = writeln!(out, "consumer_key = {}", toml_str(magento::CONSUMER_KEY));
-    let _ = writeln!(out, "consumer_secret = {}", toml_str(magento::CONSUMER_SECRET));
-    let _ = writeln!(out, "access_token = {}", toml_str(magento::ACCESS_TOKEN));
-    let _ = writeln!(
-        out,
-        "access_token_secret = {}",
-        toml_str(magento::ACCESS_TOKEN_SECRET)
-    );
-    let _ = writeln!(
-        out,
-        "\n[pairs.shop.products]\ncreate_categories = true\ntax_classes = {{ \"21\" = {}, \"9\" = {}, \"0\" = 0 }}",
-        magento::TAX_CLASS_HIGH,
-        magento::TAX_CLASS_LOW
-    );
-    out.push_str(
-        "\n[pairs.flows.products]\nschedule = \"15m\"\n\n[pairs.flows.stock]\nschedule = \"5m\"\n\n",
-    );
-    out.push_str("[pairs.flows.customers]\nschedule = \"5m\"\n\n[pairs.flows.orders]\nschedule = \"*/5 * * * *\"\ncreate_customers = true\n\n");
-    out.push_str(
-        "[pairs.flows.open_amounts]\nschedule = \"30m\"\n\n[pairs.flows.payments]\nschedule = \"15m\"\n",
-    );
     out
+}
+
+/// The flows of the generated config, their schedules, and whether the orders flow creates
+/// missing buyers.
+const SANDBOX_FLOWS: &[(Flow, &str, bool)] = &[
+    (Flow::Products, "15m", false),
+    (Flow::Stock, "5m", false),
+    (Flow::Customers, "5m", false),
+    (Flow::Orders, "*/5 * * * *", true),
+    (Flow::OpenAmounts, "30m", false),
+    (Flow::Payments, "15m", false),
+];
+
+/// Whether the linked connectors can do `flow` between the accounting connector and `shop`.
+fn flow_possible(flow: Flow, shop: &str, create_customers: &bool) -> bool {
+    let accounting = registry::connectors()
+        .into_iter()
+        .find(|d| d.role == Role::Accounting);
+    let shop = registry::find(shop);
+    match (accounting, shop) {
+        (Some(a), Some(s)) => {
+            let options = FlowOptions {
+                create_customers: *create_customers,
+                ..FlowOptions::default()
+            };
+            crate::flows::possible(flow, a, s, &options).is_ok()
+        }
+        _ => true,
+    }
 }
 
 fn toml_str(s: &str) -> String {

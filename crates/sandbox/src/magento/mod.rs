@@ -22,6 +22,7 @@ use crate::seed::SeedConfig;
 mod api;
 pub mod data;
 pub mod oauth;
+pub mod registration;
 pub mod search;
 pub mod wire;
 

@@ -12,10 +12,9 @@ use chrono_tz::Tz;
 use koppel_core::engine::{Engine, Flow, FlowOptions, Pair, RunOptions};
 use tokio::sync::{watch, Mutex};
 
-use crate::app::{build_pair, load, open_store, CmdResult, Failure};
-use crate::cli::Global;
 use crate::config::{ConfigError, ConfigErrors};
 use crate::report::exit;
+use crate::run::{build_pair, load, open_store, CmdResult, Failure, Selection};
 use crate::schedule::{backoff, Schedule};
 
 /// Longest wait after repeated failures.
@@ -29,16 +28,22 @@ struct Job {
     turn: Arc<Mutex<()>>,
 }
 
-/// `koppel daemon`.
-pub async fn daemon(g: &Global) -> CmdResult {
-    let config = load(g)?;
-    let specs = config.select_pairs(g.pair.as_deref())?;
+/// `koppel daemon`: runs until SIGINT or SIGTERM.
+pub async fn daemon(sel: &Selection) -> CmdResult {
+    daemon_until(sel, wait_for_signal()).await
+}
+
+/// The daemon until `stop` completes (a signal, a channel, a test's command); then the
+/// current batches finish, the checkpoints are stored and it returns.
+pub async fn daemon_until(sel: &Selection, stop: impl std::future::Future<Output = ()>) -> CmdResult {
+    let config = load(sel)?;
+    let specs = config.select_pairs(sel.pair.as_deref())?;
     let mut jobs = Vec::new();
     for spec in specs {
         let pair = build_pair(&config, spec)?;
         let turn = Arc::new(Mutex::new(()));
         for f in &spec.flows {
-            if !g.flow.is_empty() && !g.flow.contains(&f.flow) {
+            if !sel.flows.is_empty() && !sel.flows.contains(&f.flow) {
                 continue;
             }
             match &f.schedule {
@@ -86,7 +91,7 @@ pub async fn daemon(g: &Global) -> CmdResult {
         "daemon started; SIGINT or SIGTERM stops it"
     );
 
-    wait_for_signal().await;
+    stop.await;
     tracing::info!("stopping: finishing the current batches and storing checkpoints");
     cancel.store(true, Ordering::SeqCst);
     let _ = stop_tx.send(true);

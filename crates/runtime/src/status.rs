@@ -9,10 +9,9 @@ use koppel_core::engine::Flow;
 use koppel_core::state::{QuarantineEntry, RunRecord};
 use serde::Serialize;
 
-use crate::app::{load, open_store, CmdResult, Failure};
-use crate::cli::{Global, StatusArgs};
 use crate::config::FlowSpec;
 use crate::report::{exit, table};
+use crate::run::{load, open_store, CmdResult, Failure, Selection};
 use crate::schedule::Schedule;
 
 /// The status of one flow of one pair.
@@ -71,8 +70,19 @@ fn schedule_text(f: &FlowSpec) -> String {
         .unwrap_or_else(|| "manual".into())
 }
 
+/// What `koppel status` prints.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusArgs {
+    /// Also write the self-contained HTML page to this file.
+    pub html: Option<std::path::PathBuf>,
+    /// Print as JSON.
+    pub json: bool,
+    /// How many recent runs to consider per pair and flow.
+    pub runs: usize,
+}
+
 /// `koppel status`.
-pub async fn status(g: &Global, args: &StatusArgs) -> CmdResult {
+pub async fn status(g: &Selection, args: &StatusArgs) -> CmdResult {
     let config = load(g)?;
     let store = open_store(&config)?;
     let now = Utc::now();
@@ -84,7 +94,7 @@ pub async fn status(g: &Global, args: &StatusArgs) -> CmdResult {
             .await
             .map_err(|e| Failure::Other(format!("reading the state file: {e}")))?;
         for f in &pair.flows {
-            if !g.flow.is_empty() && !g.flow.contains(&f.flow) {
+            if !g.flows.is_empty() && !g.flows.contains(&f.flow) {
                 continue;
             }
             let runs = store

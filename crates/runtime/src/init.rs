@@ -4,10 +4,11 @@ use std::fmt::Write as _;
 
 use koppel_core::registry::{self, ConnectorDescriptor, Role};
 
-use crate::app::{CmdResult, Failure};
-use crate::cli::{Global, InitArgs};
+use std::path::Path;
+
 use crate::flows::{possible, Flow, FlowOptions};
 use crate::report::exit;
+use crate::run::{CmdResult, Failure};
 
 /// Rewrites an example's table headers (`[orders]`) so they sit under `[pairs.<side>]`.
 pub fn nest_headers(example: &str, side: &str) -> String {
@@ -103,8 +104,19 @@ pub fn starting_config(accounting: &ConnectorDescriptor, shop: &ConnectorDescrip
     out
 }
 
-/// `koppel init`.
-pub fn init(g: &Global, args: &InitArgs) -> CmdResult {
+/// What `koppel init` writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InitArgs {
+    /// The shop connector; `None`: the first shop connector by name.
+    pub shop: Option<String>,
+    /// Where to write it (`None`: the config path); `-` prints it.
+    pub output: Option<std::path::PathBuf>,
+    /// Overwrite an existing file.
+    pub force: bool,
+}
+
+/// `koppel init`: writes a starting config to `args.output`, or else to `config`.
+pub fn init(config: &Path, args: &InitArgs) -> CmdResult {
     let accounting = registry::connectors()
         .into_iter()
         .find(|d| d.role == Role::Accounting)
@@ -113,15 +125,19 @@ pub fn init(g: &Global, args: &InitArgs) -> CmdResult {
         .into_iter()
         .filter(|d| d.role == Role::Shop)
         .collect();
-    let Some(shop) = shops.iter().find(|d| d.name == args.shop) else {
+    let found = match args.shop.as_deref() {
+        Some(name) => shops.iter().find(|d| d.name == name),
+        None => shops.first(),
+    };
+    let Some(shop) = found else {
         return Err(Failure::Other(format!(
             "unknown shop connector {:?}; this koppel knows: {}",
-            args.shop,
+            args.shop.as_deref().unwrap_or(""),
             shops.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
         )));
     };
     let text = starting_config(accounting, shop);
-    let target = args.output.clone().unwrap_or_else(|| g.config.clone());
+    let target = args.output.clone().unwrap_or_else(|| config.to_path_buf());
     if target.as_os_str() == "-" {
         print!("{text}");
         return Ok(exit::OK);

@@ -780,6 +780,9 @@ mod tests {
 
 #[cfg(test)]
 mod capability_tests {
+    // The accounting side of the test configs is the real SnelStart connector.
+    extern crate koppel_snelstart;
+
     use std::path::Path;
     use std::sync::Arc;
 

@@ -134,9 +134,7 @@ pub fn classify(resp: &RawResponse) -> Error {
 /// Whether a value can stand in a `filter[...]=[a|b]` list: PrestaShop splits on `|` and `,`
 /// and reads `[`/`]` as the brackets (SQLUtils::getSQLRetrieveFilter), and trims nothing.
 pub fn fits_filter(value: &str) -> bool {
-    !value.is_empty()
-        && value.trim() == value
-        && !value.contains(['|', ',', '[', ']', '%'])
+    !value.is_empty() && value.trim() == value && !value.contains(['|', ',', '[', ']', '%'])
 }
 
 /// `[a|b|c]`.
@@ -322,7 +320,12 @@ impl PrestaClient {
                 (format!("filter[{field}]"), or_list(part)),
             ];
             q.extend_from_slice(extra);
-            out.extend(self.list(resource, &q).await?.into_iter().filter_map(Obj::from_value));
+            out.extend(
+                self.list(resource, &q)
+                    .await?
+                    .into_iter()
+                    .filter_map(Obj::from_value),
+            );
         }
         Ok(out)
     }
@@ -368,13 +371,22 @@ mod tests {
             401,
             r#"{"errors":[{"code":18,"message":"Invalid authentication key format"}]}"#,
         ));
-        assert!(matches!(&e, Error::Auth { message } if message.contains("32 characters")), "{e}");
+        assert!(
+            matches!(&e, Error::Auth { message } if message.contains("32 characters")),
+            "{e}"
+        );
         let e = classify(&resp(
             405,
             r#"{"errors":[{"code":25,"message":"Method PUT is not allowed for the resource products with this authentication key"}]}"#,
         ));
-        assert!(matches!(&e, Error::Auth { message } if message.contains("PUT") && message.contains("products")), "{e}");
-        let e = classify(&resp(400, r#"{"errors":[{"code":41,"message":"parameter \"price\" required"}]}"#));
+        assert!(
+            matches!(&e, Error::Auth { message } if message.contains("PUT") && message.contains("products")),
+            "{e}"
+        );
+        let e = classify(&resp(
+            400,
+            r#"{"errors":[{"code":41,"message":"parameter \"price\" required"}]}"#,
+        ));
         match e {
             Error::Rejected(r) => {
                 assert_eq!(r.code.as_deref(), Some("41"));
@@ -382,8 +394,14 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let e = classify(&resp(405, r#"{"errors":[{"code":23,"message":"Method PATCH is not valid"}]}"#));
-        assert!(matches!(&e, Error::Protocol { message } if message.contains("1.7")), "{e}");
+        let e = classify(&resp(
+            405,
+            r#"{"errors":[{"code":23,"message":"Method PATCH is not valid"}]}"#,
+        ));
+        assert!(
+            matches!(&e, Error::Protocol { message } if message.contains("1.7")),
+            "{e}"
+        );
         let xml = r#"<?xml version="1.0"?><prestashop><errors><error><code><![CDATA[22]]></code><message><![CDATA[The PrestaShop webservice is disabled. Please activate it in the PrestaShop Back Office]]></message></error></errors></prestashop>"#;
         assert!(matches!(classify(&resp(503, xml)), Error::Config { .. }));
         assert!(classify(&resp(503, "busy")).is_retryable());

@@ -210,11 +210,11 @@ impl Config {
                 "give the shop address without /api (koppel adds it)",
             ));
         }
-        let key = self.key.expose();
-        if key.len() != 32 || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
+        // the 32-character format is checked by `check` (the example carries a placeholder)
+        if self.key.expose().trim().is_empty() {
             return Err(Error::config(
                 "key",
-                "a PrestaShop webservice key is 32 letters and digits (Advanced Parameters > Webservice)",
+                "must not be empty (Advanced Parameters > Webservice)",
             ));
         }
         if self.language_id == 0 {
@@ -223,7 +223,10 @@ impl Config {
         if self.timezone.parse::<chrono_tz::Tz>().is_err() {
             return Err(Error::config(
                 "timezone",
-                format!("{:?} is not an IANA time zone such as Europe/Amsterdam", self.timezone),
+                format!(
+                    "{:?} is not an IANA time zone such as Europe/Amsterdam",
+                    self.timezone
+                ),
             ));
         }
         for (path, size) in [
@@ -233,7 +236,10 @@ impl Config {
             ("stock.batch_size", self.stock.batch_size),
         ] {
             if size == 0 || size > MAX_PAGE_SIZE {
-                return Err(Error::config(path, format!("must be between 1 and {MAX_PAGE_SIZE}")));
+                return Err(Error::config(
+                    path,
+                    format!("must be between 1 and {MAX_PAGE_SIZE}"),
+                ));
             }
         }
         for key in self.products.tax_rules_groups.keys() {
@@ -245,7 +251,10 @@ impl Config {
             }
         }
         if self.id_shop_group.is_some() && self.id_shop.is_none() {
-            return Err(Error::config("id_shop", "set id_shop together with id_shop_group"));
+            return Err(Error::config(
+                "id_shop",
+                "set id_shop together with id_shop_group",
+            ));
         }
         Ok(())
     }
@@ -257,6 +266,13 @@ impl Config {
             .iter()
             .filter_map(|(k, v)| vat_key(k).map(|k| (k, *v)))
             .collect()
+    }
+
+    /// Whether the key has PrestaShop's format: 32 letters and digits (WebserviceRequest
+    /// `authenticate`: any other length is error 18).
+    pub fn key_format_ok(&self) -> bool {
+        let k = self.key.expose();
+        k.len() == 32 && k.chars().all(|c| c.is_ascii_alphanumeric())
     }
 
     /// The shop's time zone.

@@ -15,8 +15,8 @@ use koppel_core::http::{Safety, StatsSnapshot};
 use koppel_core::paging::Keyset;
 use koppel_core::{
     CheckReport, Connector, Customer, Dependency, Endpoints, Error, FieldChange, OpenAmount, Order, Page,
-    PaymentStatus, Prepared, Product, ReadRequest, Record, Rejection, Result, Sink, Source, StockLevel, Verdict,
-    WriteItem, WriteOutcome,
+    PaymentStatus, Prepared, Product, ReadRequest, Record, Rejection, Result, Sink, Source, StockLevel,
+    Verdict, WriteItem, WriteOutcome,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -175,7 +175,10 @@ impl PrestaShopShop {
             ),
             Error::Protocol { message } => Error::config(
                 "base_url",
-                format!("{message}: {} does not answer like a PrestaShop webservice", self.cfg.base_url),
+                format!(
+                    "{message}: {} does not answer like a PrestaShop webservice",
+                    self.cfg.base_url
+                ),
             ),
             other => other,
         }
@@ -216,11 +219,25 @@ impl PrestaShopShop {
     /// The side-effect-free probe: `GET /api/` (authenticates, gives the version and the key's
     /// permissions), then one order.
     pub async fn check(&self) -> Result<CheckReport> {
+        if !self.cfg.key_format_ok() {
+            return Err(Error::config(
+                "key",
+                "a PrestaShop webservice key is 32 letters and digits (Advanced Parameters > Webservice)",
+            ));
+        }
         let info = self.client.info().await.map_err(|e| self.reach_hint(e))?;
         let mut checks = vec![format!(
             "webservice key accepted (PrestaShop {}, {})",
-            if info.version.is_empty() { "?" } else { &info.version },
-            if info.v8 { "8.x: updates with PATCH" } else { "1.7: updates with a complete PUT" }
+            if info.version.is_empty() {
+                "?"
+            } else {
+                &info.version
+            },
+            if info.v8 {
+                "8.x: updates with PATCH"
+            } else {
+                "1.7: updates with a complete PUT"
+            }
         )];
         let missing: Vec<String> = self
             .needed(info)
@@ -271,7 +288,10 @@ impl PrestaShopShop {
         if let Some(c) = g.as_ref().filter(|c| c.at.elapsed() < CACHE_TTL) {
             return Ok(c.value.clone());
         }
-        let items = self.client.list(resource, &[q("display", "[id,iso_code]")]).await?;
+        let items = self
+            .client
+            .list(resource, &[q("display", "[id,iso_code]")])
+            .await?;
         let map: HashMap<u64, String> = items
             .into_iter()
             .filter_map(Obj::from_value)
@@ -284,7 +304,12 @@ impl PrestaShopShop {
         Ok(map)
     }
 
-    async fn by_ids(&self, resource: &str, ids: &[u64], extra: &[(String, String)]) -> Result<HashMap<u64, Obj>> {
+    async fn by_ids(
+        &self,
+        resource: &str,
+        ids: &[u64],
+        extra: &[(String, String)],
+    ) -> Result<HashMap<u64, Obj>> {
         let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
         if ids.is_empty() {
             return Ok(HashMap::new());
@@ -316,7 +341,11 @@ impl PrestaShopShop {
             Some(t) => Some(Keyset::decode(t)?.numeric_id()?),
             None => None,
         };
-        let mut query = vec![q("display", "full"), q("sort", "[id_ASC]"), q("limit", page_size.to_string())];
+        let mut query = vec![
+            q("display", "full"),
+            q("sort", "[id_ASC]"),
+            q("limit", page_size.to_string()),
+        ];
         if let Some(f) = mapping::date_filter(req.since, req.until, self.tz) {
             query.push(q("date", "1"));
             query.push(q("filter[date_upd]", f));
@@ -343,10 +372,16 @@ impl PrestaShopShop {
             let states: Vec<String> = self.cfg.orders.states.iter().map(u32::to_string).collect();
             extra.push(q("filter[current_state]", or_list(&states)));
         }
-        let (items, next) = self.window_page("orders", req, self.cfg.orders.page_size, extra).await?;
+        let (items, next) = self
+            .window_page("orders", req, self.cfg.orders.page_size, extra)
+            .await?;
         let objs: Vec<Option<Obj>> = items.into_iter().map(Obj::from_value).collect();
         let ids = |k: &str| -> Vec<u64> {
-            let mut v: Vec<u64> = objs.iter().flatten().filter_map(|o| o.id(k).ok().flatten()).collect();
+            let mut v: Vec<u64> = objs
+                .iter()
+                .flatten()
+                .filter_map(|o| o.id(k).ok().flatten())
+                .collect();
             v.sort_unstable();
             v.dedup();
             v
@@ -365,7 +400,11 @@ impl PrestaShopShop {
             ..Default::default()
         };
         if !order_ids.is_empty() {
-            for d in self.client.list_by("order_details", "id_order", &order_ids, &[], 100).await? {
+            for d in self
+                .client
+                .list_by("order_details", "id_order", &order_ids, &[], 100)
+                .await?
+            {
                 if let Ok(Some(oid)) = d.id("id_order") {
                     lookups.details.entry(oid).or_default().push(d);
                 }
@@ -387,7 +426,9 @@ impl PrestaShopShop {
 
     async fn read_customers(&self, req: &ReadRequest) -> Result<Page<Customer>> {
         let extra = vec![q("filter[is_guest]", "[0]")];
-        let (items, next) = self.window_page("customers", req, self.cfg.customers.page_size, extra).await?;
+        let (items, next) = self
+            .window_page("customers", req, self.cfg.customers.page_size, extra)
+            .await?;
         let objs: Vec<Option<Obj>> = items.into_iter().map(Obj::from_value).collect();
         let ids: Vec<String> = objs
             .iter()
@@ -398,7 +439,11 @@ impl PrestaShopShop {
         let countries = self.iso_table(&self.countries, "countries").await?;
         let mut addresses: HashMap<u64, Vec<Obj>> = HashMap::new();
         if !ids.is_empty() {
-            for a in self.client.list_by("addresses", "id_customer", &ids, &[], 100).await? {
+            for a in self
+                .client
+                .list_by("addresses", "id_customer", &ids, &[], 100)
+                .await?
+            {
                 if let Ok(Some(c)) = a.id("id_customer") {
                     addresses.entry(c).or_default().push(a);
                 }
@@ -411,7 +456,10 @@ impl PrestaShopShop {
                 continue;
             };
             let cid = o.id("id").ok().flatten().unwrap_or(0);
-            let addrs: Vec<&Obj> = addresses.get(&cid).map(|v| v.iter().collect()).unwrap_or_default();
+            let addrs: Vec<&Obj> = addresses
+                .get(&cid)
+                .map(|v| v.iter().collect())
+                .unwrap_or_default();
             match mapping::customer_from_wire(&o, &addrs, &countries, self.tz) {
                 Ok(c) if !mapping::in_window(c.modified, req.since, req.until) => {}
                 other => out.push(other),
@@ -432,7 +480,10 @@ impl PrestaShopShop {
         let lang = self.cfg.language_id.to_string();
         let items = self
             .client
-            .list("categories", &[q("display", "[id,id_parent,name]"), q("language", lang)])
+            .list(
+                "categories",
+                &[q("display", "[id,id_parent,name]"), q("language", lang)],
+            )
             .await?;
         let mut nodes: HashMap<u64, (u64, String)> = HashMap::new();
         for o in items.into_iter().filter_map(Obj::from_value) {
@@ -512,7 +563,10 @@ impl PrestaShopShop {
             e.text("id_parent", parent.to_string());
             e.text("active", "1");
             let langs = self.languages_of_blank().await?;
-            e.set("name", XmlVal::Lang(langs.iter().map(|l| (*l, name.clone())).collect()));
+            e.set(
+                "name",
+                XmlVal::Lang(langs.iter().map(|l| (*l, name.clone())).collect()),
+            );
             e.set(
                 "link_rewrite",
                 XmlVal::Lang(langs.iter().map(|l| (*l, mapping::slug(&name))).collect()),
@@ -535,7 +589,10 @@ impl PrestaShopShop {
     async fn blank_product(&self) -> Result<&Obj> {
         self.blank
             .get_or_try_init(|| async {
-                let v = self.client.get_value(&["products"], &[q("schema", "blank")]).await?;
+                let v = self
+                    .client
+                    .get_value(&["products"], &[q("schema", "blank")])
+                    .await?;
                 v.get("product")
                     .cloned()
                     .and_then(Obj::from_value)
@@ -549,12 +606,22 @@ impl PrestaShopShop {
         let langs: Vec<u32> = match blank.0.get("name") {
             Some(Value::Array(a)) => a
                 .iter()
-                .filter_map(|i| i.get("id").and_then(|v| v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string()))))
+                .filter_map(|i| {
+                    i.get("id").and_then(|v| {
+                        v.as_str()
+                            .map(str::to_owned)
+                            .or_else(|| v.as_u64().map(|n| n.to_string()))
+                    })
+                })
                 .filter_map(|s| s.parse().ok())
                 .collect(),
             _ => Vec::new(),
         };
-        Ok(if langs.is_empty() { vec![self.cfg.language_id] } else { langs })
+        Ok(if langs.is_empty() {
+            vec![self.cfg.language_id]
+        } else {
+            langs
+        })
     }
 }
 
@@ -594,7 +661,10 @@ fn lang_map(v: &Value) -> Option<BTreeMap<u32, String>> {
             Value::Number(n) => u32::try_from(n.as_u64()?).ok()?,
             _ => return None,
         };
-        m.insert(id, i.get("value").and_then(Value::as_str).unwrap_or("").to_owned());
+        m.insert(
+            id,
+            i.get("value").and_then(Value::as_str).unwrap_or("").to_owned(),
+        );
     }
     Some(m)
 }
@@ -603,7 +673,13 @@ fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
-        Value::Bool(b) => if *b { "1".into() } else { "0".into() },
+        Value::Bool(b) => {
+            if *b {
+                "1".into()
+            } else {
+                "0".into()
+            }
+        }
         _ => String::new(),
     }
 }
@@ -628,14 +704,21 @@ fn entity_from_current(node: &str, cur: &Obj, read_only: &[&str]) -> XmlEntity {
 
 fn category_items(cur: Option<&Obj>, add: Option<u64>) -> Vec<Vec<(String, String)>> {
     let mut ids: Vec<u64> = cur
-        .map(|c| c.assoc("categories").iter().filter_map(|i| i.id("id").ok().flatten()).collect())
+        .map(|c| {
+            c.assoc("categories")
+                .iter()
+                .filter_map(|i| i.id("id").ok().flatten())
+                .collect()
+        })
         .unwrap_or_default();
     if let Some(a) = add {
         if !ids.contains(&a) {
             ids.push(a);
         }
     }
-    ids.into_iter().map(|i| vec![("id".to_owned(), i.to_string())]).collect()
+    ids.into_iter()
+        .map(|i| vec![("id".to_owned(), i.to_string())])
+        .collect()
 }
 
 impl PrestaShopShop {
@@ -672,13 +755,22 @@ impl PrestaShopShop {
             Ok(Vec::new())
         } else {
             self.client
-                .list_by("products", "reference", &refs, &[], self.cfg.products.batch_size as usize)
+                .list_by(
+                    "products",
+                    "reference",
+                    &refs,
+                    &[],
+                    self.cfg.products.batch_size as usize,
+                )
                 .await
         };
         let found = match found {
             Ok(f) => f,
             Err(e) => {
-                return out.into_iter().map(|o| o.unwrap_or_else(|| Err(e.clone()))).collect();
+                return out
+                    .into_iter()
+                    .map(|o| o.unwrap_or_else(|| Err(e.clone())))
+                    .collect();
             }
         };
         let mut by_ref: HashMap<String, Vec<Obj>> = HashMap::new();
@@ -690,14 +782,22 @@ impl PrestaShopShop {
         for (i, d) in desired.into_iter().enumerate() {
             let Some(d) = d else { continue };
             let label = items[i].record.label();
-            out[i] = Some(self.prepare_product(d, &by_ref).await.map_err(|e| on_record(e, &label)));
+            out[i] = Some(
+                self.prepare_product(d, &by_ref)
+                    .await
+                    .map_err(|e| on_record(e, &label)),
+            );
         }
         out.into_iter()
             .map(|o| o.unwrap_or_else(|| Err(Error::internal("product left unprepared"))))
             .collect()
     }
 
-    async fn prepare_product(&self, d: DesiredProduct, by_ref: &HashMap<String, Vec<Obj>>) -> Result<Prepared> {
+    async fn prepare_product(
+        &self,
+        d: DesiredProduct,
+        by_ref: &HashMap<String, Vec<Obj>>,
+    ) -> Result<Prepared> {
         let (category, create_category) = if d.category.is_empty() {
             (None, false)
         } else {
@@ -712,7 +812,11 @@ impl PrestaShopShop {
             return Err(Error::rejected(
                 "",
                 Some("sku"),
-                format!("reference {:?} is used by several products ({}): make it unique in the shop", d.reference, ids.join(", ")),
+                format!(
+                    "reference {:?} is used by several products ({}): make it unique in the shop",
+                    d.reference,
+                    ids.join(", ")
+                ),
             ));
         }
         let lang = self.cfg.language_id;
@@ -766,7 +870,9 @@ impl PrestaShopShop {
 
     async fn apply_product(&self, item: &WriteItem<Product>, p: &Prepared) -> Result<WriteOutcome> {
         let label = item.record.label();
-        self.apply_product_inner(p).await.map_err(|e| on_record(e, &label))
+        self.apply_product_inner(p)
+            .await
+            .map_err(|e| on_record(e, &label))
     }
 
     async fn apply_product_inner(&self, p: &Prepared) -> Result<WriteOutcome> {
@@ -907,7 +1013,11 @@ impl PrestaShopShop {
         let mut search: Vec<String> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let sku = item.record.sku.as_str();
-            if let Some(pid) = item.refs.get(&format!("sku:{sku}")).and_then(|t| t.parse::<u64>().ok()) {
+            if let Some(pid) = item
+                .refs
+                .get(&format!("sku:{sku}"))
+                .and_then(|t| t.parse::<u64>().ok())
+            {
                 target[i] = Some((pid, 0));
             } else if fits_filter(sku) {
                 search.push(sku.to_owned());
@@ -921,12 +1031,18 @@ impl PrestaShopShop {
         }
         let batch = self.cfg.stock.batch_size as usize;
         let fail_all = |out: Vec<Option<Result<Prepared>>>, e: Error| -> Vec<Result<Prepared>> {
-            out.into_iter().map(|o| o.unwrap_or_else(|| Err(e.clone()))).collect()
+            out.into_iter()
+                .map(|o| o.unwrap_or_else(|| Err(e.clone())))
+                .collect()
         };
         let mut products: HashMap<String, Vec<u64>> = HashMap::new();
         let mut combos: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
         if !search.is_empty() {
-            match self.client.list_by("products", "reference", &search, &[], batch).await {
+            match self
+                .client
+                .list_by("products", "reference", &search, &[], batch)
+                .await
+            {
                 Ok(found) => {
                     for p in found {
                         if let (Some(r), Ok(Some(id))) = (p.text("reference"), p.id("id")) {
@@ -936,12 +1052,22 @@ impl PrestaShopShop {
                 }
                 Err(e) => return fail_all(out, e),
             }
-            let rest: Vec<String> = search.iter().filter(|s| !products.contains_key(*s)).cloned().collect();
+            let rest: Vec<String> = search
+                .iter()
+                .filter(|s| !products.contains_key(*s))
+                .cloned()
+                .collect();
             if !rest.is_empty() {
-                match self.client.list_by("combinations", "reference", &rest, &[], batch).await {
+                match self
+                    .client
+                    .list_by("combinations", "reference", &rest, &[], batch)
+                    .await
+                {
                     Ok(found) => {
                         for c in found {
-                            if let (Some(r), Ok(Some(id)), Ok(Some(pid))) = (c.text("reference"), c.id("id"), c.id("id_product")) {
+                            if let (Some(r), Ok(Some(id)), Ok(Some(pid))) =
+                                (c.text("reference"), c.id("id"), c.id("id_product"))
+                            {
                                 combos.entry(r).or_default().push((pid, id));
                             }
                         }
@@ -956,15 +1082,26 @@ impl PrestaShopShop {
             }
             let sku = item.record.sku.as_str();
             let label = item.record.label();
-            target[i] = match (products.get(sku).map(Vec::as_slice), combos.get(sku).map(Vec::as_slice)) {
+            target[i] = match (
+                products.get(sku).map(Vec::as_slice),
+                combos.get(sku).map(Vec::as_slice),
+            ) {
                 (Some([pid]), _) => Some((*pid, 0)),
                 (Some(many), _) if many.len() > 1 => {
-                    out[i] = Some(Err(Error::rejected(label, Some("sku"), format!("reference used by several products ({many:?})"))));
+                    out[i] = Some(Err(Error::rejected(
+                        label,
+                        Some("sku"),
+                        format!("reference used by several products ({many:?})"),
+                    )));
                     None
                 }
                 (_, Some([(pid, cid)])) => Some((*pid, *cid)),
                 (_, Some(many)) if many.len() > 1 => {
-                    out[i] = Some(Err(Error::rejected(label, Some("sku"), "reference used by several combinations")));
+                    out[i] = Some(Err(Error::rejected(
+                        label,
+                        Some("sku"),
+                        "reference used by several combinations",
+                    )));
                     None
                 }
                 _ => {
@@ -985,7 +1122,11 @@ impl PrestaShopShop {
         let rows = if pids.is_empty() {
             Vec::new()
         } else {
-            match self.client.list_by("stock_availables", "id_product", &pids, &extra, batch).await {
+            match self
+                .client
+                .list_by("stock_availables", "id_product", &pids, &extra, batch)
+                .await
+            {
                 Ok(r) => r,
                 Err(e) => return fail_all(out, e),
             }
@@ -1090,7 +1231,11 @@ impl PrestaShopShop {
             .unwrap_or_else(|| "0".into());
         e.text("id_shop", shop);
         e.text("id_shop_group", group);
-        let method = if info.patch("stock_availables") { Method::PATCH } else { Method::PUT };
+        let method = if info.patch("stock_availables") {
+            Method::PATCH
+        } else {
+            Method::PUT
+        };
         self.client
             .write(method, "stock_availables", &e, &[], Safety::Idempotent)
             .await
@@ -1109,24 +1254,41 @@ impl PrestaShopShop {
 
     fn order_id(number: &str, label: &str) -> Result<u64> {
         number.trim().parse().map_err(|_| {
-            Error::rejected(label, Some("order_number"), format!("{number:?} is not a PrestaShop order id"))
+            Error::rejected(
+                label,
+                Some("order_number"),
+                format!("{number:?} is not a PrestaShop order id"),
+            )
         })
     }
 
     async fn prepare_payments(&self, items: &[WriteItem<PaymentStatus>]) -> Vec<Result<Prepared>> {
         let Some(state) = self.cfg.payments.state else {
-            return items.iter().map(|i| Ok(Prepared::unchanged(i.record.order_number.clone()))).collect();
+            return items
+                .iter()
+                .map(|i| Ok(Prepared::unchanged(i.record.order_number.clone())))
+                .collect();
         };
-        let todo: Vec<&str> = items.iter().filter(|i| i.record.paid).map(|i| i.record.order_number.as_str()).collect();
+        let todo: Vec<&str> = items
+            .iter()
+            .filter(|i| i.record.paid)
+            .map(|i| i.record.order_number.as_str())
+            .collect();
         let (orders, histories) = if todo.is_empty() {
             (HashMap::new(), Vec::new())
         } else {
-            let ids: Vec<String> = todo.iter().filter(|n| n.parse::<u64>().is_ok()).map(|n| n.to_string()).collect();
+            let ids: Vec<String> = todo
+                .iter()
+                .filter(|n| n.parse::<u64>().is_ok())
+                .map(|n| n.to_string())
+                .collect();
             let orders = self.orders_of(&todo).await;
             let hist = if ids.is_empty() {
                 Ok(Vec::new())
             } else {
-                self.client.list_by("order_histories", "id_order", &ids, &[], 100).await
+                self.client
+                    .list_by("order_histories", "id_order", &ids, &[], 100)
+                    .await
             };
             match (orders, hist) {
                 (Ok(o), Ok(h)) => (o, h),
@@ -1208,7 +1370,8 @@ impl PrestaShopShop {
                 ("total", r.invoice_amount.to_string()),
                 (
                     "due",
-                    r.due_date.map_or_else(|| "-".to_owned(), |d| d.format("%Y-%m-%d").to_string()),
+                    r.due_date
+                        .map_or_else(|| "-".to_owned(), |d| d.format("%Y-%m-%d").to_string()),
                 ),
             ],
         ))
@@ -1216,10 +1379,17 @@ impl PrestaShopShop {
 
     async fn prepare_open_amounts(&self, items: &[WriteItem<OpenAmount>]) -> Vec<Result<Prepared>> {
         if self.cfg.open_amounts.message.is_none() {
-            return items.iter().map(|i| Ok(Prepared::unchanged(i.record.order_number.clone()))).collect();
+            return items
+                .iter()
+                .map(|i| Ok(Prepared::unchanged(i.record.order_number.clone())))
+                .collect();
         }
         let numbers: Vec<&str> = items.iter().map(|i| i.record.order_number.as_str()).collect();
-        let ids: Vec<String> = numbers.iter().filter(|n| n.parse::<u64>().is_ok()).map(|n| n.to_string()).collect();
+        let ids: Vec<String> = numbers
+            .iter()
+            .filter(|n| n.parse::<u64>().is_ok())
+            .map(|n| n.to_string())
+            .collect();
         let orders = self.orders_of(&numbers).await;
         let messages = if ids.is_empty() {
             Ok(Vec::new())
@@ -1360,7 +1530,11 @@ impl Sink<StockLevel> for PrestaShopShop {
         self.prepare_stock(items).await
     }
 
-    async fn apply(&self, items: &[WriteItem<StockLevel>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+    async fn apply(
+        &self,
+        items: &[WriteItem<StockLevel>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         let mut out = Vec::with_capacity(items.len());
         for (item, p) in items.iter().zip(prepared) {
             out.push(self.apply_stock(item, p).await);
@@ -1393,7 +1567,11 @@ impl Sink<PaymentStatus> for PrestaShopShop {
         self.prepare_payments(items).await
     }
 
-    async fn apply(&self, items: &[WriteItem<PaymentStatus>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+    async fn apply(
+        &self,
+        items: &[WriteItem<PaymentStatus>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         let mut out = Vec::with_capacity(items.len());
         for (item, p) in items.iter().zip(prepared) {
             out.push(self.apply_payment(item, p).await);
@@ -1420,7 +1598,11 @@ impl Sink<OpenAmount> for PrestaShopShop {
         self.prepare_open_amounts(items).await
     }
 
-    async fn apply(&self, items: &[WriteItem<OpenAmount>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+    async fn apply(
+        &self,
+        items: &[WriteItem<OpenAmount>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         let mut out = Vec::with_capacity(items.len());
         for (item, p) in items.iter().zip(prepared) {
             out.push(self.apply_open_amount(item, p).await);
@@ -1438,7 +1620,10 @@ impl Sink<OpenAmount> for PrestaShopShop {
 }
 
 /// A batch written as prepare (one read per batch) then apply of what is not unchanged.
-async fn prepare_then_apply<R: Record, S: Sink<R> + ?Sized>(sink: &S, items: &[WriteItem<R>]) -> Vec<Result<WriteOutcome>> {
+async fn prepare_then_apply<R: Record, S: Sink<R> + ?Sized>(
+    sink: &S,
+    items: &[WriteItem<R>],
+) -> Vec<Result<WriteOutcome>> {
     let prepared = sink.prepare(items).await;
     let mut out: Vec<Option<Result<WriteOutcome>>> = (0..items.len()).map(|_| None).collect();
     let mut todo_items = Vec::new();

@@ -128,20 +128,28 @@ mod tests {
     #[test]
     fn config_errors_name_the_key_path() {
         let mut v = example_json();
-        v["key"] = "short".into();
-        assert!(matches!(validate(&v).unwrap_err(), koppel_core::Error::Config { path, .. } if path == "key"));
+        v["key"] = "".into();
+        assert!(
+            matches!(validate(&v).unwrap_err(), koppel_core::Error::Config { path, .. } if path == "key")
+        );
         let mut v = example_json();
         v["base_url"] = "https://shop.example.nl/api/".into();
-        assert!(matches!(validate(&v).unwrap_err(), koppel_core::Error::Config { path, .. } if path == "base_url"));
+        assert!(
+            matches!(validate(&v).unwrap_err(), koppel_core::Error::Config { path, .. } if path == "base_url")
+        );
         let mut v = example_json();
         v["orders"]["page_size"] = 0.into();
-        assert!(matches!(validate(&v).unwrap_err(), koppel_core::Error::Config { path, .. } if path == "orders.page_size"));
+        assert!(
+            matches!(validate(&v).unwrap_err(), koppel_core::Error::Config { path, .. } if path == "orders.page_size")
+        );
         let mut v = example_json();
         v["products"]["tax_rules_groups"]["hoog"] = 1.into();
         assert!(validate(&v).is_err());
         let mut v = example_json();
         v["timezone"] = "Mars/Olympus".into();
-        assert!(matches!(validate(&v).unwrap_err(), koppel_core::Error::Config { path, .. } if path == "timezone"));
+        assert!(
+            matches!(validate(&v).unwrap_err(), koppel_core::Error::Config { path, .. } if path == "timezone")
+        );
         let mut v = example_json();
         v["version"] = "9".into();
         assert!(validate(&v).is_err());

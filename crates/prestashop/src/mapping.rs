@@ -45,7 +45,11 @@ pub fn date_filter(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>, t
 }
 
 /// Whether `t` lies in the window.
-pub fn in_window(t: Option<DateTime<Utc>>, since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> bool {
+pub fn in_window(
+    t: Option<DateTime<Utc>>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> bool {
     let Some(t) = t else {
         return true;
     };
@@ -86,11 +90,17 @@ pub fn address_from_wire(
         .id("id_country")
         .map_err(|e| reject("country", e))?
         .ok_or_else(|| reject("country", "missing id_country".into()))?;
-    let iso = countries
-        .get(&country_id)
-        .ok_or_else(|| reject("country", format!("country id {country_id} is not in the shop's countries")))?;
+    let iso = countries.get(&country_id).ok_or_else(|| {
+        reject(
+            "country",
+            format!("country id {country_id} is not in the shop's countries"),
+        )
+    })?;
     let country = CountryCode::new(iso).map_err(|e| reject("country", e.to_string()))?;
-    let street: Vec<String> = [text(a, "address1"), text(a, "address2")].into_iter().flatten().collect();
+    let street: Vec<String> = [text(a, "address1"), text(a, "address2")]
+        .into_iter()
+        .flatten()
+        .collect();
     Ok(Address {
         first_name: text(a, "firstname"),
         last_name: text(a, "lastname"),
@@ -139,17 +149,27 @@ pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
     };
     let created_at = time("date_add")?;
     let modified = time("date_upd")?;
-    let currency_id = o.id("id_currency").map_err(|e| reject("currency", e))?.unwrap_or(0);
+    let currency_id = o
+        .id("id_currency")
+        .map_err(|e| reject("currency", e))?
+        .unwrap_or(0);
     let currency = l
         .currencies
         .get(&currency_id)
-        .ok_or_else(|| reject("currency", format!("currency id {currency_id} is not in the shop's currencies")))
+        .ok_or_else(|| {
+            reject(
+                "currency",
+                format!("currency id {currency_id} is not in the shop's currencies"),
+            )
+        })
         .and_then(|c| Currency::new(c).map_err(|e| reject("currency", e.to_string())))?;
     let wrapping = money(o, "total_wrapping_tax_excl", &rec, "total_wrapping_tax_excl")?;
     if !wrapping.is_zero() {
         return Err(reject(
             "total_wrapping_tax_excl",
-            format!("gift wrapping ({wrapping}) has no place in the SnelStart order: book this order by hand"),
+            format!(
+                "gift wrapping ({wrapping}) has no place in the SnelStart order: book this order by hand"
+            ),
         ));
     }
     let vat_rounding = vat_rounding(o.text("round_type").as_deref()).map_err(|e| reject("round_type", e))?;
@@ -175,11 +195,16 @@ pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
     let mut details: Vec<&Obj> = l.details.get(&id).map(|d| d.iter().collect()).unwrap_or_default();
     details.sort_by_key(|d| d.id("id").ok().flatten().unwrap_or(0));
     let rows = o.assoc("order_rows");
-    let sources: Vec<&Obj> = if details.is_empty() { rows.iter().collect() } else { details };
+    let sources: Vec<&Obj> = if details.is_empty() {
+        rows.iter().collect()
+    } else {
+        details
+    };
     let mut lines = Vec::new();
     for (i, d) in sources.iter().enumerate() {
         let f = |x: &str| format!("lines[{i}].{x}");
-        let reference = text(d, "product_reference").ok_or_else(|| reject(&f("sku"), "missing (product_reference is empty)".into()))?;
+        let reference = text(d, "product_reference")
+            .ok_or_else(|| reject(&f("sku"), "missing (product_reference is empty)".into()))?;
         let sku = Sku::new(reference).map_err(|e| reject(&f("sku"), e.to_string()))?;
         let quantity = money(d, "product_quantity", &rec, &f("quantity"))?;
         let unit_price = money(d, "unit_price_tax_excl", &rec, &f("unit_price"))?;
@@ -193,8 +218,11 @@ pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
             None => {
                 // order rows carry no rate: the unit prices (6 decimals) give it
                 let inc = d.dec("unit_price_tax_incl").ok().flatten();
-                inc.filter(|_| !unit_price.is_zero())
-                    .map(|inc| ((inc / unit_price - Decimal::ONE) * Decimal::ONE_HUNDRED).round_dp(1).normalize())
+                inc.filter(|_| !unit_price.is_zero()).map(|inc| {
+                    ((inc / unit_price - Decimal::ONE) * Decimal::ONE_HUNDRED)
+                        .round_dp(1)
+                        .normalize()
+                })
             }
         };
         lines.push(OrderLine {
@@ -237,13 +265,24 @@ pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
     } else {
         customer_id.map(|i| i.to_string()).unwrap_or_default()
     };
-    let invoice_wire = o.id("id_address_invoice").ok().flatten().and_then(|a| l.addresses.get(&a));
+    let invoice_wire = o
+        .id("id_address_invoice")
+        .ok()
+        .flatten()
+        .and_then(|a| l.addresses.get(&a));
     let customer = Customer {
         key,
         email,
-        first_name: c.and_then(|c| text(c, "firstname")).or_else(|| billing.first_name.clone()),
-        last_name: c.and_then(|c| text(c, "lastname")).or_else(|| billing.last_name.clone()),
-        company: billing.company.clone().or_else(|| c.and_then(|c| text(c, "company"))),
+        first_name: c
+            .and_then(|c| text(c, "firstname"))
+            .or_else(|| billing.first_name.clone()),
+        last_name: c
+            .and_then(|c| text(c, "lastname"))
+            .or_else(|| billing.last_name.clone()),
+        company: billing
+            .company
+            .clone()
+            .or_else(|| c.and_then(|c| text(c, "company"))),
         phone: billing.phone.clone(),
         vat_number: invoice_wire.and_then(|a| text(a, "vat_number")),
         kvk_number: None,
@@ -276,15 +315,25 @@ pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
 
 /// Maps a registered customer with their addresses (company and VAT number live on the
 /// address; the first address not deleted is the billing address).
-pub fn customer_from_wire(c: &Obj, addresses: &[&Obj], countries: &HashMap<u64, String>, tz: Tz) -> Result<Customer, Rejection> {
+pub fn customer_from_wire(
+    c: &Obj,
+    addresses: &[&Obj],
+    countries: &HashMap<u64, String>,
+    tz: Tz,
+) -> Result<Customer, Rejection> {
     let id = c
         .id("id")
         .map_err(|e| Rejection::new("customer ?", Some("id"), e))?
         .ok_or_else(|| Rejection::new("customer ?", Some("id"), "missing"))?;
     let rec = format!("customer {id}");
     let raw = c.text("date_upd").unwrap_or_default();
-    let modified = parse_shop_time(&raw, tz)
-        .ok_or_else(|| Rejection::new(rec.as_str(), Some("modified"), format!("date_upd {raw:?} is not a date")))?;
+    let modified = parse_shop_time(&raw, tz).ok_or_else(|| {
+        Rejection::new(
+            rec.as_str(),
+            Some("modified"),
+            format!("date_upd {raw:?} is not a date"),
+        )
+    })?;
     let mut live: Vec<&&Obj> = addresses
         .iter()
         .filter(|a| a.text("deleted").as_deref() != Some("1"))
@@ -300,7 +349,9 @@ pub fn customer_from_wire(c: &Obj, addresses: &[&Obj], countries: &HashMap<u64, 
         email: text(c, "email"),
         first_name: text(c, "firstname"),
         last_name: text(c, "lastname"),
-        company: first.and_then(|a| text(a, "company")).or_else(|| text(c, "company")),
+        company: first
+            .and_then(|a| text(a, "company"))
+            .or_else(|| text(c, "company")),
         phone: billing.as_ref().and_then(|b| b.phone.clone()),
         vat_number: first.and_then(|a| text(a, "vat_number")),
         kvk_number: None,
@@ -372,10 +423,12 @@ pub fn desired_product(p: &Product, rules: &ProductRules) -> Result<DesiredProdu
     let price = match p.tax_mode {
         TaxMode::Exclusive => p.price.amount,
         TaxMode::Inclusive => {
-            let vat = p
-                .vat
-                .as_ref()
-                .ok_or_else(|| reject("vat", "an incl. VAT price needs the VAT rate to store it excl. VAT".into()))?;
+            let vat = p.vat.as_ref().ok_or_else(|| {
+                reject(
+                    "vat",
+                    "an incl. VAT price needs the VAT rate to store it excl. VAT".into(),
+                )
+            })?;
             p.price.amount / vat.factor()
         }
     }
@@ -398,7 +451,10 @@ pub fn desired_product(p: &Product, rules: &ProductRules) -> Result<DesiredProdu
     };
     if p.sku.as_str().contains(['<', '>', ';', '=', '{', '}']) {
         // Validate::isReference: /^[^<>;={}]*$/u
-        return Err(reject("sku", "PrestaShop references cannot contain < > ; = { }".into()));
+        return Err(reject(
+            "sku",
+            "PrestaShop references cannot contain < > ; = { }".into(),
+        ));
     }
     Ok(DesiredProduct {
         reference: p.sku.to_string(),
@@ -418,7 +474,12 @@ fn dec_eq(current: Option<Decimal>, want: Decimal) -> bool {
 
 /// The fields of `current` (the shop's product, list shape) that differ from `want`, as
 /// target-now -> new. `category` is the id of the wanted category (None: leave it).
-pub fn product_changes(current: &Obj, want: &DesiredProduct, lang: u32, category: Option<u64>) -> Vec<FieldChange> {
+pub fn product_changes(
+    current: &Obj,
+    want: &DesiredProduct,
+    lang: u32,
+    category: Option<u64>,
+) -> Vec<FieldChange> {
     let mut out = Vec::new();
     let mut push = |path: &str, before: serde_json::Value, after: serde_json::Value| {
         out.push(FieldChange {
@@ -431,15 +492,28 @@ pub fn product_changes(current: &Obj, want: &DesiredProduct, lang: u32, category
     if name.trim() != want.name {
         push("name", json!(name), json!(want.name));
     }
-    if current.lang("link_rewrite", lang).unwrap_or_default().trim().is_empty() {
+    if current
+        .lang("link_rewrite", lang)
+        .unwrap_or_default()
+        .trim()
+        .is_empty()
+    {
         push("link_rewrite", json!(""), json!(slug(&want.name)));
     }
     if !dec_eq(current.dec("price").ok().flatten(), want.price) {
-        push("price", json!(current.text("price")), json!(want.price.to_string()));
+        push(
+            "price",
+            json!(current.text("price")),
+            json!(want.price.to_string()),
+        );
     }
     if let Some(g) = want.tax_rules_group {
         if current.id("id_tax_rules_group").ok().flatten() != Some(u64::from(g)) {
-            push("id_tax_rules_group", json!(current.text("id_tax_rules_group")), json!(g.to_string()));
+            push(
+                "id_tax_rules_group",
+                json!(current.text("id_tax_rules_group")),
+                json!(g.to_string()),
+            );
         }
     }
     if let Some(w) = want.weight {
@@ -449,7 +523,11 @@ pub fn product_changes(current: &Obj, want: &DesiredProduct, lang: u32, category
     }
     let active = current.text("active").as_deref() == Some("1");
     if active != want.active {
-        push("active", json!(current.text("active")), json!(if want.active { "1" } else { "0" }));
+        push(
+            "active",
+            json!(current.text("active")),
+            json!(if want.active { "1" } else { "0" }),
+        );
     }
     if let Some(d) = &want.description {
         let cur = current.lang("description", lang).unwrap_or_default();
@@ -459,9 +537,16 @@ pub fn product_changes(current: &Obj, want: &DesiredProduct, lang: u32, category
     }
     if let Some(cat) = category {
         let default = current.id("id_category_default").ok().flatten();
-        let linked = current.assoc("categories").iter().any(|c| c.id("id").ok().flatten() == Some(cat));
+        let linked = current
+            .assoc("categories")
+            .iter()
+            .any(|c| c.id("id").ok().flatten() == Some(cat));
         if default != Some(cat) || !linked {
-            push("id_category_default", json!(current.text("id_category_default")), json!(cat.to_string()));
+            push(
+                "id_category_default",
+                json!(current.text("id_category_default")),
+                json!(cat.to_string()),
+            );
         }
     }
     out

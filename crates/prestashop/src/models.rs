@@ -39,7 +39,9 @@ impl Obj {
 
     /// A plain value as trimmed, non-empty text.
     pub fn non_empty(&self, key: &str) -> Option<String> {
-        self.text(key).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+        self.text(key)
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
     }
 
     /// An id (`0` and empty count as none); an unreadable one is an error naming the field.
@@ -298,8 +300,10 @@ pub fn parse_xml(input: &[u8]) -> std::result::Result<XmlNode, String> {
         for a in e.attributes() {
             let a = a.map_err(|e| e.to_string())?;
             let v = a.unescape_value().map_err(|e| e.to_string())?;
-            n.attrs
-                .insert(String::from_utf8_lossy(a.key.as_ref()).into_owned(), v.into_owned());
+            n.attrs.insert(
+                String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+                v.into_owned(),
+            );
         }
         Ok(n)
     };
@@ -381,7 +385,9 @@ pub fn error_list(body: &[u8]) -> Vec<(Option<u32>, String)> {
                     .map(|e| {
                         (
                             e.child("code").and_then(|c| c.text.trim().parse().ok()),
-                            e.child("message").map(|m| m.text.trim().to_owned()).unwrap_or_default(),
+                            e.child("message")
+                                .map(|m| m.text.trim().to_owned())
+                                .unwrap_or_default(),
                         )
                     })
                     .collect()
@@ -420,7 +426,10 @@ mod tests {
     fn empty_lists_in_every_shape() {
         assert!(list_items(b"[]", "orders").unwrap().is_empty());
         assert!(list_items(b"{}", "orders").unwrap().is_empty());
-        assert_eq!(list_items(br#"{"orders":[{"id":1}]}"#, "orders").unwrap().len(), 1);
+        assert_eq!(
+            list_items(br#"{"orders":[{"id":1}]}"#, "orders").unwrap().len(),
+            1
+        );
         assert!(list_items(b"<xml/>", "orders").is_err());
         assert!(list_items(br#"{"customers":[]}"#, "orders").is_err());
     }
@@ -432,7 +441,10 @@ mod tests {
         e.text("reference", "A&B <x>");
         e.set(
             "name",
-            XmlVal::Lang(BTreeMap::from([(1, "Mok \"groot\" ]]>".to_owned()), (2, String::new())])),
+            XmlVal::Lang(BTreeMap::from([
+                (1, "Mok \"groot\" ]]>".to_owned()),
+                (2, String::new()),
+            ])),
         );
         e.assocs.push(XmlAssoc {
             name: "categories".into(),
@@ -455,7 +467,10 @@ mod tests {
             vec![(Some(23), "Method PATCH is not valid".to_owned())]
         );
         let xml = br#"<?xml version="1.0" encoding="UTF-8"?><prestashop><errors><error><code><![CDATA[41]]></code><message><![CDATA[parameter "price" required]]></message></error></errors></prestashop>"#;
-        assert_eq!(error_list(xml), vec![(Some(41), "parameter \"price\" required".to_owned())]);
+        assert_eq!(
+            error_list(xml),
+            vec![(Some(41), "parameter \"price\" required".to_owned())]
+        );
         assert!(error_list(b"<html>oops").is_empty());
     }
 }

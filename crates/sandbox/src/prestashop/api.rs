@@ -89,7 +89,9 @@ impl App {
         if let Some(p) = &self.opts.permissions {
             return p.get(res).cloned();
         }
-        let mut m: Vec<String> = ["GET", "PUT", "POST", "DELETE", "HEAD"].map(String::from).to_vec();
+        let mut m: Vec<String> = ["GET", "PUT", "POST", "DELETE", "HEAD"]
+            .map(String::from)
+            .to_vec();
         if self.opts.version == PrestaVersion::V8 && self.opts.patch_permission {
             m.push("PATCH".into());
         }
@@ -359,7 +361,9 @@ fn handle(app: &App, res: &str, id: Option<&str>, req: &Req) -> Result<Response,
         ("POST", _) => save(app, &mut shop, def, req, true),
         ("PUT" | "PATCH", _) => save(app, &mut shop, def, req, false),
         ("DELETE", Some(id)) => {
-            let n: u64 = id.parse().map_err(|_| fail(404, 87, format!("Id(s) not exists: {id}")))?;
+            let n: u64 = id
+                .parse()
+                .map_err(|_| fail(404, 87, format!("Id(s) not exists: {id}")))?;
             let table = shop.table_mut(def.name);
             if table.remove(&n).is_none() {
                 return Err(fail(404, 87, format!("Id(s) not exists: {id}")));
@@ -605,7 +609,13 @@ fn list(app: &App, shop: &Shop, def: &'static ResourceDef, req: &Req) -> Result<
             match parts.as_slice() {
                 [n] => (0, num(n)),
                 [o, n] => (num(o), num(n)),
-                _ => return Err(fail(400, 39, "The \"limit\" value has to be formed as this example: \"5,25\" or \"10\"")),
+                _ => {
+                    return Err(fail(
+                        400,
+                        39,
+                        "The \"limit\" value has to be formed as this example: \"5,25\" or \"10\"",
+                    ))
+                }
             }
         }
     };
@@ -614,14 +624,21 @@ fn list(app: &App, shop: &Shop, def: &'static ResourceDef, req: &Req) -> Result<
         Some("full") => Some(None),
         Some(d) => {
             let Some(inner) = d.strip_prefix('[').and_then(|x| x.strip_suffix(']')) else {
-                return Err(fail(400, 36, "The 'display' syntax is wrong. You can set 'full' or '[field_1,field_2,field_3,...]'."));
+                return Err(fail(
+                    400,
+                    36,
+                    "The 'display' syntax is wrong. You can set 'full' or '[field_1,field_2,field_3,...]'.",
+                ));
             };
             let names: Vec<String> = inner.split(',').map(|x| x.trim().to_owned()).collect();
             if let Some(bad) = names.iter().find(|n| def.field(n).is_none()) {
                 return Err(fail(
                     400,
                     35,
-                    format!("Unable to display this field \"{bad}\". However, these are available: {}", def.fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "Unable to display this field \"{bad}\". However, these are available: {}",
+                        def.fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+                    ),
                 ));
             }
             Some(Some(names))
@@ -722,11 +739,26 @@ fn one(app: &App, shop: &Shop, def: &'static ResourceDef, id: &str, req: &Req) -
     Ok(app.respond(req, StatusCode::OK, body))
 }
 
+/// Webservice fields without an object property (`getter`/`setter` in the webservice
+/// parameters): saveEntityFromXml only nulls omitted fields the object has (`property_exists`).
+const VIRTUAL: &[&str] = &[
+    "position_in_category",
+    "manufacturer_name",
+    "quantity",
+    "nb_products_recursive",
+];
+
 fn numeric_field(name: &str) -> bool {
     name.starts_with("id_")
         || matches!(
             name,
-            "price" | "weight" | "quantity" | "depends_on_stock" | "out_of_stock" | "active" | "minimal_quantity"
+            "price"
+                | "weight"
+                | "quantity"
+                | "depends_on_stock"
+                | "out_of_stock"
+                | "active"
+                | "minimal_quantity"
         )
 }
 
@@ -742,7 +774,13 @@ fn class_name(def: &ResourceDef) -> String {
     s
 }
 
-fn save(app: &App, shop: &mut Shop, def: &'static ResourceDef, req: &Req, create: bool) -> Result<Response, Fail> {
+fn save(
+    app: &App,
+    shop: &mut Shop,
+    def: &'static ResourceDef,
+    req: &Req,
+    create: bool,
+) -> Result<Response, Fail> {
     let patch = req.method == "PATCH";
     let xml_error = |msg: &str| {
         fail(
@@ -751,7 +789,10 @@ fn save(app: &App, shop: &mut Shop, def: &'static ResourceDef, req: &Req, create
             format!(
                 "XML error : {msg}\nXML length : {}\nOriginal XML : {}",
                 req.body.len(),
-                String::from_utf8_lossy(&req.body).chars().take(200).collect::<String>()
+                String::from_utf8_lossy(&req.body)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
             ),
         )
     };
@@ -763,7 +804,10 @@ fn save(app: &App, shop: &mut Shop, def: &'static ResourceDef, req: &Req, create
     let Some(entity) = root.children.first() else {
         return Err(fail(400, 90, "id is required when modifying a resource"));
     };
-    let id_text = entity.child("id").map(|e| e.text.trim().to_owned()).unwrap_or_default();
+    let id_text = entity
+        .child("id")
+        .map(|e| e.text.trim().to_owned())
+        .unwrap_or_default();
     let mut rec;
     let id;
     if create {
@@ -800,7 +844,10 @@ fn save(app: &App, shop: &mut Shop, def: &'static ResourceDef, req: &Req, create
                         return Err(fail(
                             400,
                             93,
-                            format!("parameter \"{}\" not writable. Please remove this attribute of this XML", f.name),
+                            format!(
+                                "parameter \"{}\" not writable. Please remove this attribute of this XML",
+                                f.name
+                            ),
                         ));
                     }
                     rec.set(f.name, el.text.clone());
@@ -808,6 +855,8 @@ fn save(app: &App, shop: &mut Shop, def: &'static ResourceDef, req: &Req, create
                 None if f.required => {
                     return Err(fail(400, 41, format!("parameter \"{}\" required", f.name)));
                 }
+                // a virtual field (a getter/setter, no object property) is left alone
+                None if VIRTUAL.contains(&f.name) => {}
                 // an omitted optional field becomes NULL (saveEntityFromXml)
                 None => rec.set(f.name, ""),
             }
@@ -847,7 +896,11 @@ fn save(app: &App, shop: &mut Shop, def: &'static ResourceDef, req: &Req, create
             let pos = p.text.trim();
             let n: u64 = pos.parse().unwrap_or(0);
             if n == 0 {
-                return Err(fail(400, 134, "You cannot set 0 or an empty position, the system starts at 1."));
+                return Err(fail(
+                    400,
+                    134,
+                    "You cannot set 0 or an empty position, the system starts at 1.",
+                ));
             }
             let count = shop.table("products").map_or(0, |t| t.len() as u64) + 1;
             if n > count {
@@ -866,11 +919,22 @@ fn save(app: &App, shop: &mut Shop, def: &'static ResourceDef, req: &Req, create
     // validation (ObjectModel::validateFieldsLang / validateFields)
     let default_lang = langs.first().copied().unwrap_or(1);
     for f in def.fields.iter().filter(|f| f.lang && f.required) {
-        if rec.fields.get(f.name).map(|v| v.text(default_lang)).unwrap_or("").trim().is_empty() {
+        if rec
+            .fields
+            .get(f.name)
+            .map(|v| v.text(default_lang))
+            .unwrap_or("")
+            .trim()
+            .is_empty()
+        {
             return Err(fail(
                 400,
                 84,
-                format!("Validation error: \"Property {}->{} is empty.\"", class_name(def), f.name),
+                format!(
+                    "Validation error: \"Property {}->{} is empty.\"",
+                    class_name(def),
+                    f.name
+                ),
             ));
         }
     }
@@ -880,7 +944,11 @@ fn save(app: &App, shop: &mut Shop, def: &'static ResourceDef, req: &Req, create
             return Err(fail(
                 400,
                 85,
-                format!("Validation error: \"Property {}->{} is not valid\"", class_name(def), f.name),
+                format!(
+                    "Validation error: \"Property {}->{} is not valid\"",
+                    class_name(def),
+                    f.name
+                ),
             ));
         }
     }
@@ -888,16 +956,31 @@ fn save(app: &App, shop: &mut Shop, def: &'static ResourceDef, req: &Req, create
     if let Some(assocs) = entity.child("associations") {
         for a in &assocs.children {
             let Some(adef) = def.assoc(&a.name) else {
-                return Err(fail(400, 86, format!("The association \"{}\" does not exists", a.name)));
+                return Err(fail(
+                    400,
+                    86,
+                    format!("The association \"{}\" does not exists", a.name),
+                ));
             };
-            let settable = matches!((def.name, adef.name), ("products", "categories") | ("customers", "groups") | ("combinations", "product_option_values") | ("categories", _));
+            let settable = matches!(
+                (def.name, adef.name),
+                ("products", "categories")
+                    | ("customers", "groups")
+                    | ("combinations", "product_option_values")
+                    | ("categories", _)
+            );
             if !settable {
                 continue;
             }
             let items: Vec<AssocItem> = a
                 .children
                 .iter()
-                .map(|item| item.children.iter().map(|c| (c.name.clone(), c.text.trim().to_owned())).collect())
+                .map(|item| {
+                    item.children
+                        .iter()
+                        .map(|c| (c.name.clone(), c.text.trim().to_owned()))
+                        .collect()
+                })
                 .collect();
             rec.assoc.insert(adef.name.to_owned(), items);
         }
@@ -916,10 +999,18 @@ fn save(app: &App, shop: &mut Shop, def: &'static ResourceDef, req: &Req, create
             let oid: u64 = rec.get("id_order").parse().unwrap_or(0);
             let sid: u64 = rec.get("id_order_state").parse().unwrap_or(0);
             if shop.get("order_states", sid).is_none() {
-                return Err(fail(400, 85, "Validation error: \"Property OrderHistory->id_order_state is not valid\""));
+                return Err(fail(
+                    400,
+                    85,
+                    "Validation error: \"Property OrderHistory->id_order_state is not valid\"",
+                ));
             }
             let Some(order) = shop.table_mut("orders").get_mut(&oid) else {
-                return Err(fail(400, 85, "Validation error: \"Property OrderHistory->id_order is not valid\""));
+                return Err(fail(
+                    400,
+                    85,
+                    "Validation error: \"Property OrderHistory->id_order is not valid\"",
+                ));
             };
             order.set("current_state", sid.to_string());
             order.set("date_upd", now.clone());
@@ -963,7 +1054,10 @@ fn save(app: &App, shop: &mut Shop, def: &'static ResourceDef, req: &Req, create
         if rec.assoc.get("categories").is_none_or(Vec::is_empty) {
             let cat = rec.get("id_category_default").to_owned();
             if !cat.is_empty() && cat != "0" {
-                rec.assoc.insert("categories".into(), vec![AssocItem::from([("id".to_owned(), cat)])]);
+                rec.assoc.insert(
+                    "categories".into(),
+                    vec![AssocItem::from([("id".to_owned(), cat)])],
+                );
             }
         }
         // Product::add creates the product-level stock row of each shop (quantity 0)
@@ -1005,6 +1099,10 @@ fn save(app: &App, shop: &mut Shop, def: &'static ResourceDef, req: &Req, create
     } else {
         wire::record_xml(def, Some(id), &rec, &render)
     };
-    let status = if create { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if create {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok(app.respond(req, status, body))
 }

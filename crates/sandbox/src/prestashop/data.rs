@@ -203,7 +203,11 @@ impl Shop {
         let t = |x: &str| x.to_owned();
 
         // countries: the ids of a default install (DE 1, BE 3, NL 13)
-        for (id, iso, name) in [(1u64, "DE", "Duitsland"), (3, "BE", "België"), (13, "NL", "Nederland")] {
+        for (id, iso, name) in [
+            (1u64, "DE", "Duitsland"),
+            (3, "BE", "België"),
+            (13, "NL", "Nederland"),
+        ] {
             s.next_id.insert("countries", id);
             s.insert(
                 "countries",
@@ -404,14 +408,29 @@ impl Shop {
                     ("location", t("")),
                 ],
             );
-            products.push((id, a.price_excl, a.vat.percentage(), a.sku.clone(), a.name.clone()));
+            products.push((
+                id,
+                a.price_excl,
+                a.vat.percentage(),
+                a.sku.clone(),
+                a.name.clone(),
+            ));
         }
 
         // registered customers, each with one address
         let mut rng = seed::rng(cfg, 12);
-        let first = ["Jan", "Sanne", "Pieter", "Fleur", "Daan", "Emma", "Lucas", "Julia"];
-        let last = ["Jansen", "de Vries", "Bakker", "Visser", "Smit", "Meijer", "de Boer", "Mulder"];
-        let cities = [("Utrecht", "3511 AB"), ("Amsterdam", "1012 JS"), ("Gent", "9000"), ("Köln", "50667")];
+        let first = [
+            "Jan", "Sanne", "Pieter", "Fleur", "Daan", "Emma", "Lucas", "Julia",
+        ];
+        let last = [
+            "Jansen", "de Vries", "Bakker", "Visser", "Smit", "Meijer", "de Boer", "Mulder",
+        ];
+        let cities = [
+            ("Utrecht", "3511 AB"),
+            ("Amsterdam", "1012 JS"),
+            ("Gent", "9000"),
+            ("Köln", "50667"),
+        ];
         let mut customers: Vec<(u64, u64)> = Vec::new();
         let add_customer = |s: &mut Shop, i: usize, guest: bool, rng: &mut rand::rngs::StdRng| {
             let fname = first[i % first.len()].to_owned();
@@ -569,7 +588,10 @@ impl Shop {
                         ("reduction_amount_tax_incl", t("0.000000")),
                         ("reduction_amount_tax_excl", t("0.000000")),
                         ("product_weight", t("0.500000")),
-                        ("id_tax_rules_group", t(if rate == Decimal::from(21) { "1" } else { "2" })),
+                        (
+                            "id_tax_rules_group",
+                            t(if rate == Decimal::from(21) { "1" } else { "2" }),
+                        ),
                         ("tax_computation_method", t("0")),
                         ("tax_name", format!("BTW NL {rate}%")),
                         ("tax_rate", format!("{rate:.3}")),
@@ -600,9 +622,23 @@ impl Shop {
                     ("id_customer", cid.to_string()),
                     ("id_carrier", t("2")),
                     ("current_state", state.to_string()),
-                    ("module", t(if state == STATE_AWAITING_BANKWIRE { "ps_wirepayment" } else { "mollie" })),
+                    (
+                        "module",
+                        t(if state == STATE_AWAITING_BANKWIRE {
+                            "ps_wirepayment"
+                        } else {
+                            "mollie"
+                        }),
+                    ),
                     ("invoice_number", if paid { (i + 1).to_string() } else { t("0") }),
-                    ("invoice_date", if paid { when.clone() } else { t("0000-00-00 00:00:00") }),
+                    (
+                        "invoice_date",
+                        if paid {
+                            when.clone()
+                        } else {
+                            t("0000-00-00 00:00:00")
+                        },
+                    ),
                     ("delivery_number", t("0")),
                     ("delivery_date", t("0000-00-00 00:00:00")),
                     ("valid", t(if paid { "1" } else { "0" })),
@@ -612,7 +648,14 @@ impl Shop {
                     ("id_shop_group", t("1")),
                     ("id_shop", t("1")),
                     ("secure_key", format!("{:032x}", order_rng.random::<u128>())),
-                    ("payment", t(if state == STATE_AWAITING_BANKWIRE { "Bank transfer" } else { "iDEAL" })),
+                    (
+                        "payment",
+                        t(if state == STATE_AWAITING_BANKWIRE {
+                            "Bank transfer"
+                        } else {
+                            "iDEAL"
+                        }),
+                    ),
                     ("recyclable", t("0")),
                     ("gift", t("0")),
                     ("gift_message", t("")),
@@ -624,7 +667,10 @@ impl Shop {
                     ("total_paid", m2(paid_incl)),
                     ("total_paid_tax_incl", m2(paid_incl)),
                     ("total_paid_tax_excl", m2(paid_excl)),
-                    ("total_paid_real", m2(if paid { paid_incl } else { Decimal::ZERO })),
+                    (
+                        "total_paid_real",
+                        m2(if paid { paid_incl } else { Decimal::ZERO }),
+                    ),
                     ("total_products", m2(products_excl)),
                     ("total_products_wt", m2(products_incl)),
                     ("total_shipping", m2(ship_incl)),

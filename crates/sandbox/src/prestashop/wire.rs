@@ -98,8 +98,10 @@ fn start_element(e: &BytesStart<'_>) -> Result<Element, String> {
     for a in e.attributes() {
         let a = a.map_err(|e| e.to_string())?;
         let v = a.unescape_value().map_err(|e| e.to_string())?;
-        el.attrs
-            .insert(String::from_utf8_lossy(a.key.as_ref()).into_owned(), v.into_owned());
+        el.attrs.insert(
+            String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+            v.into_owned(),
+        );
     }
     Ok(el)
 }
@@ -115,13 +117,7 @@ pub struct Render {
 }
 
 /// The JSON of one record: `fields` None = every field and the associations.
-pub fn record_json(
-    def: &ResourceDef,
-    id: u64,
-    rec: &Rec,
-    fields: Option<&[String]>,
-    r: &Render,
-) -> Value {
+pub fn record_json(def: &ResourceDef, id: u64, rec: &Rec, fields: Option<&[String]>, r: &Render) -> Value {
     let mut o = Map::new();
     o.insert("id".into(), json!(id));
     for f in def.fields {
@@ -240,7 +236,11 @@ fn document(body: impl FnOnce(&mut W) -> Result<(), String>) -> Vec<u8> {
     let run = |w: &mut W| -> Result<(), String> {
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
             .map_err(io)?;
-        open(w, "prestashop", &[("xmlns:xlink", "http://www.w3.org/1999/xlink")])?;
+        open(
+            w,
+            "prestashop",
+            &[("xmlns:xlink", "http://www.w3.org/1999/xlink")],
+        )?;
         body(w)?;
         close(w, "prestashop")
     };
@@ -250,7 +250,13 @@ fn document(body: impl FnOnce(&mut W) -> Result<(), String>) -> Vec<u8> {
     }
 }
 
-fn record_xml_into(w: &mut W, def: &ResourceDef, id: Option<u64>, rec: &Rec, r: &Render) -> Result<(), String> {
+fn record_xml_into(
+    w: &mut W,
+    def: &ResourceDef,
+    id: Option<u64>,
+    rec: &Rec,
+    r: &Render,
+) -> Result<(), String> {
     open(w, def.single, &[])?;
     for f in def.fields {
         if f.name == "id" {
@@ -262,7 +268,12 @@ fn record_xml_into(w: &mut W, def: &ResourceDef, id: Option<u64>, rec: &Rec, r: 
                 open(w, f.name, &[])?;
                 for l in &r.languages {
                     let id = l.to_string();
-                    cdata(w, "language", &[("id", &id)], m.get(l).map(String::as_str).unwrap_or(""))?;
+                    cdata(
+                        w,
+                        "language",
+                        &[("id", &id)],
+                        m.get(l).map(String::as_str).unwrap_or(""),
+                    )?;
                 }
                 close(w, f.name)?;
             }

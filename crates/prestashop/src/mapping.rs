@@ -131,9 +131,16 @@ pub fn vat_rounding(round_type: Option<&str>) -> Result<VatRounding, String> {
     }
 }
 
-/// Maps an order (list shape, `display=full`). Amounts are tax-excluded, with the shop's own
-/// tax per line (`total_price_tax_incl - total_price_tax_excl` of its order detail), on the
-/// shipping (`total_shipping_tax_incl - _excl`) and in total (`total_paid_tax_incl - _excl`).
+/// Maps an order (list shape, `display=full`).
+///
+/// Amounts are the shop's tax-included ones: line totals `total_price_tax_incl` of the order
+/// details, `total_shipping_tax_incl`, `total_discounts_tax_incl`, `total_paid_tax_incl`. The
+/// shop rounded them by its `round_type` (per item, per line, or once on the total, where the
+/// line totals keep 6 decimals), so their sum is the shop's total to the cent, and SnelStart,
+/// booking the order "inclusief" (it sums the regel totals), arrives at the same total whatever
+/// the rounding type. The shop's own VAT goes with each line (`total_price_tax_incl -
+/// total_price_tax_excl`), the shipping and the order (`total_paid_tax_incl - _excl`), with the
+/// rounding type as `vat_rounding`.
 pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
     let tz = l.tz.unwrap_or(chrono_tz::Europe::Amsterdam);
     let id = o
@@ -207,9 +214,10 @@ pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
             .ok_or_else(|| reject(&f("sku"), "missing (product_reference is empty)".into()))?;
         let sku = Sku::new(reference).map_err(|e| reject(&f("sku"), e.to_string()))?;
         let quantity = money(d, "product_quantity", &rec, &f("quantity"))?;
-        let unit_price = money(d, "unit_price_tax_excl", &rec, &f("unit_price"))?;
+        let unit_price = money(d, "unit_price_tax_incl", &rec, &f("unit_price"))?;
+        let unit_excl = money(d, "unit_price_tax_excl", &rec, &f("unit_price"))?;
         let (row_total, tax) = match (d.dec("total_price_tax_excl"), d.dec("total_price_tax_incl")) {
-            (Ok(Some(ex)), Ok(Some(inc))) => (ex.normalize(), Some((inc - ex).normalize())),
+            (Ok(Some(ex)), Ok(Some(inc))) => (inc.normalize(), Some((inc - ex).normalize())),
             (Err(e), _) | (_, Err(e)) => return Err(reject(&f("row_total"), e)),
             _ => ((quantity * unit_price).normalize(), None),
         };
@@ -241,7 +249,7 @@ pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
     let ship_incl = money(o, "total_shipping_tax_incl", &rec, "shipping_cost.amount")?;
     let shipping_cost = (!ship_excl.is_zero() || !ship_incl.is_zero()).then(|| Charge {
         description: "Verzending".into(),
-        amount: ship_excl,
+        amount: ship_incl,
         vat_percentage: o.dec("carrier_tax_rate").ok().flatten().map(|d| d.normalize()),
         tax: Some((ship_incl - ship_excl).normalize()),
     });
@@ -251,7 +259,7 @@ pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
         .ok_or_else(|| reject("grand_total", "missing total_paid_tax_incl".into()))?
         .normalize();
     let paid_excl = money(o, "total_paid_tax_excl", &rec, "tax_total")?;
-    let discount = money(o, "total_discounts_tax_excl", &rec, "discount")?;
+    let discount = money(o, "total_discounts_tax_incl", &rec, "discount")?;
 
     let customer_id = o.id("id_customer").map_err(|e| reject("customer", e))?;
     let c = customer_id.and_then(|cid| l.customers.get(&cid));
@@ -298,7 +306,7 @@ pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
         modified: Some(modified),
         status: o.text("current_state").unwrap_or_default(),
         currency,
-        tax_mode: TaxMode::Exclusive,
+        tax_mode: TaxMode::Inclusive,
         customer,
         billing,
         shipping,

@@ -130,3 +130,24 @@ pub async fn start_inspectable(addr: SocketAddr, opts: PrestaOptions) -> std::io
     let running = control::serve(router, addr, control).await?;
     Ok((running, Inspect(app)))
 }
+
+/// The body of a `[pairs.shop]` table (without `type = "prestashop"`) that points the
+/// `prestashop` connector at a simulator at `base_url`: the sandbox key, the two Dutch tax
+/// rules groups, categories created, paid invoices moved to "Payment accepted". `unlimited`
+/// lifts the client's concurrency limit (demo speed).
+pub fn shop_config(base_url: &str, unlimited: bool) -> String {
+    let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let mut out = format!(
+        "base_url = {}\nkey = {}\nversion = \"auto\"\n",
+        q(base_url),
+        q(WS_KEY)
+    );
+    if unlimited {
+        out.push_str("rate_limits = { concurrent = 64 }\n");
+    }
+    out.push_str(&format!(
+        "\n[products]\ncreate_categories = true\ntax_rules_groups = {{ \"21\" = {TAX_RULES_HIGH}, \"9\" = {TAX_RULES_LOW} }}\n"
+    ));
+    out.push_str(&format!("\n[payments]\nstate = {STATE_PAYMENT_ACCEPTED}\n"));
+    out
+}

@@ -225,9 +225,8 @@ pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
             Some(r) => Some(r.normalize()),
             None => {
                 // order rows carry no rate: the unit prices (6 decimals) give it
-                let inc = d.dec("unit_price_tax_incl").ok().flatten();
-                inc.filter(|_| !unit_price.is_zero()).map(|inc| {
-                    ((inc / unit_price - Decimal::ONE) * Decimal::ONE_HUNDRED)
+                (!unit_excl.is_zero()).then(|| {
+                    ((unit_price / unit_excl - Decimal::ONE) * Decimal::ONE_HUNDRED)
                         .round_dp(1)
                         .normalize()
                 })

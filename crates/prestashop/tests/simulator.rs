@@ -38,11 +38,20 @@ async fn update_keeps_every_field(
     version: PrestaVersion,
     patch_permission: bool,
 ) -> koppel_sandbox::control::Stats {
+    update_keeps_every_field_in(version, patch_permission, vec![1, 2]).await
+}
+
+async fn update_keeps_every_field_in(
+    version: PrestaVersion,
+    patch_permission: bool,
+    languages: Vec<u32>,
+) -> koppel_sandbox::control::Stats {
     let (sim, state) = start_inspectable(
         "127.0.0.1:0".parse().unwrap(),
         PrestaOptions {
             version,
             patch_permission,
+            languages,
             ..Default::default()
         },
     )
@@ -94,6 +103,54 @@ async fn a_put_on_17_keeps_every_field_the_shop_had() {
     let stats = update_keeps_every_field(PrestaVersion::V17, true).await;
     assert_eq!(stats.count("PUT", "/api/{resource}"), 1);
     assert_eq!(stats.count("PATCH", "/api/{resource}"), 0);
+}
+
+#[tokio::test]
+async fn a_one_language_shop_answers_plain_strings_and_keeps_them() {
+    // one language: JSON renders translations as plain strings (multilang-fields docs)
+    let stats = update_keeps_every_field_in(PrestaVersion::V17, true, vec![1]).await;
+    assert_eq!(stats.count("PUT", "/api/{resource}"), 1);
+}
+
+#[tokio::test]
+async fn stock_of_a_combination_is_found_by_its_reference() {
+    let (sim, state) = common::sim(PrestaVersion::V8).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/combinations?output_format=JSON", sim.base_url()))
+        .basic_auth(WS_KEY, Some(""))
+        .body("<prestashop><combination><id_product>3</id_product><reference>KP-0003-XL</reference><minimal_quantity>1</minimal_quantity></combination></prestashop>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let combo: Value = r.json().await.unwrap();
+    let cid = combo["combination"]["id"].as_u64().unwrap();
+    let shop = connector(&sim.base_url()).shop();
+    let item = WriteItem::new(StockLevel {
+        sku: Sku::new("KP-0003-XL").unwrap(),
+        quantity: dec!(4),
+        source_id: None,
+        modified: None,
+    });
+    let out = Sink::<StockLevel>::write(shop.as_ref(), &item).await.unwrap();
+    assert!(matches!(out, WriteOutcome::Updated { .. }), "{out:?}");
+    let q = state.with(|s| {
+        s.table("stock_availables")
+            .unwrap()
+            .values()
+            .find(|r| r.get("id_product_attribute") == cid.to_string())
+            .map(|r| r.get("quantity").to_owned())
+    });
+    assert_eq!(q.as_deref(), Some("4"));
+    // the product-level row is untouched
+    let p = state.with(|s| {
+        s.get("stock_availables", 3)
+            .unwrap()
+            .get("id_product_attribute")
+            .to_owned()
+    });
+    assert_eq!(p, "0");
 }
 
 #[tokio::test]

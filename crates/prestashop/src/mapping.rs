@@ -615,3 +615,103 @@ mod tests {
         assert_eq!(slug("Mok Rood 12 – Café"), "mok-rood-12-cafe");
     }
 }
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+    use serde_json::json;
+
+    fn lookups() -> Lookups {
+        let addr = Obj::from_value(json!({
+            "id": "4", "id_country": "13", "firstname": "Jan", "lastname": "Jansen",
+            "company": "Jansen B.V.", "vat_number": "NL123456789B01", "address1": "Dorpsstraat 1",
+            "address2": "", "postcode": "3511 AB", "city": "Utrecht", "phone": ""
+        }))
+        .unwrap();
+        let cust =
+            Obj::from_value(json!({"id": 9, "email": "Jan@Example.nl", "is_guest": "1", "firstname": "Jan"}))
+                .unwrap();
+        Lookups {
+            addresses: HashMap::from([(4, addr)]),
+            customers: HashMap::from([(9, cust)]),
+            countries: HashMap::from([(13, "NL".to_owned())]),
+            currencies: HashMap::from([(1, "EUR".to_owned())]),
+            tz: Some(chrono_tz::Europe::Amsterdam),
+            ..Default::default()
+        }
+    }
+
+    fn order() -> serde_json::Value {
+        json!({
+            "id": 31, "id_address_invoice": "4", "id_address_delivery": "4", "id_customer": "9",
+            "id_currency": "1", "current_state": "2", "module": "ps_wirepayment",
+            "date_add": "2024-05-01 10:00:00", "date_upd": "2024-05-01 10:05:00",
+            "total_paid_tax_incl": "29.04", "total_paid_tax_excl": "24.00",
+            "total_shipping_tax_incl": "0.000000", "total_shipping_tax_excl": "0.000000",
+            "total_discounts_tax_incl": "0.000000", "total_discounts_tax_excl": "0.000000",
+            "total_wrapping_tax_excl": "0.000000", "round_type": "1",
+            "associations": {"order_rows": [{
+                "id": "77", "product_reference": "KP-0001", "product_name": "Mok",
+                "product_quantity": "2", "unit_price_tax_incl": "14.520000", "unit_price_tax_excl": "12.000000"
+            }]}
+        })
+    }
+
+    #[test]
+    fn order_rows_stand_in_for_missing_details() {
+        let o = order_from_wire(&Obj::from_value(order()).unwrap(), &lookups()).unwrap();
+        assert_eq!(o.number, "31");
+        assert_eq!(o.vat_rounding, VatRounding::PerUnit);
+        assert_eq!(o.tax_mode, TaxMode::Inclusive);
+        let l = &o.lines[0];
+        assert_eq!(
+            (l.quantity, l.unit_price, l.row_total),
+            (dec!(2), dec!(14.52), dec!(29.04))
+        );
+        assert_eq!(l.vat_percentage, Some(dec!(21)));
+        assert_eq!(l.tax, None);
+        assert_eq!(o.tax_total, dec!(5.04));
+        assert_eq!(o.customer.key, "guest:jan@example.nl");
+        assert_eq!(o.customer.vat_number.as_deref(), Some("NL123456789B01"));
+        assert_eq!(
+            o.created_at,
+            "2024-05-01T08:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_booked_is_rejected_by_field() {
+        let mut w = order();
+        w["total_wrapping_tax_excl"] = json!("2.50");
+        let e = order_from_wire(&Obj::from_value(w).unwrap(), &lookups()).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("total_wrapping_tax_excl"));
+        let mut w = order();
+        w["id_currency"] = json!("5");
+        assert_eq!(
+            order_from_wire(&Obj::from_value(w).unwrap(), &lookups())
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("currency")
+        );
+        let mut w = order();
+        w["round_type"] = json!("9");
+        assert_eq!(
+            order_from_wire(&Obj::from_value(w).unwrap(), &lookups())
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("round_type")
+        );
+        let mut w = order();
+        w["total_paid_tax_incl"] = json!("12,34.5x");
+        assert_eq!(
+            order_from_wire(&Obj::from_value(w).unwrap(), &lookups())
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("grand_total")
+        );
+    }
+}

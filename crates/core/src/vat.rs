@@ -106,7 +106,10 @@ pub fn rate_taxes(rate: &VatRate, row: &TaxedRow, mode: TaxMode, rounding: VatRo
             match mode {
                 TaxMode::Inclusive => {
                     let unit_incl = row.incl(mode) / row.quantity;
-                    [from_excl, round_money(unit_incl * f / (Decimal::ONE + f), 2) * row.quantity]
+                    [
+                        from_excl,
+                        round_money(unit_incl * f / (Decimal::ONE + f), 2) * row.quantity,
+                    ]
                 }
                 TaxMode::Exclusive => [from_excl, from_excl],
             }
@@ -222,7 +225,10 @@ pub fn explaining<'a>(
     rounding: VatRounding,
 ) -> Vec<&'a VatRate> {
     match (&shop.row, shop.percentage) {
-        (Some(row), _) => rates.iter().filter(|r| explains(r, row, mode, rounding)).collect(),
+        (Some(row), _) => rates
+            .iter()
+            .filter(|r| explains(r, row, mode, rounding))
+            .collect(),
         (None, Some(p)) => rates.iter().filter(|r| r.percentage == p).collect(),
         (None, None) => Vec::new(),
     }
@@ -235,7 +241,13 @@ pub fn unexplained(rates: &[VatRate], shop: &ShopVat, mode: TaxMode, rounding: V
             shop: describe(row, mode),
             tried: rates
                 .iter()
-                .map(|r| format!("{} (gives {:.2})", kind_name(r), shown_tax(r, row, mode, rounding)))
+                .map(|r| {
+                    format!(
+                        "{} (gives {:.2})",
+                        kind_name(r),
+                        shown_tax(r, row, mode, rounding)
+                    )
+                })
                 .collect(),
             rounding,
         },
@@ -293,7 +305,11 @@ pub fn pick<'a>(
 /// the exact taxes of each row's rate, within half a cent per row (see the module doc). Per-row
 /// and per-unit orders pass (their rows are judged one by one). Errs with a message naming both
 /// sums and the tolerance.
-pub fn check_per_total(rows: &[(TaxedRow, &VatRate)], mode: TaxMode, rounding: VatRounding) -> Result<(), String> {
+pub fn check_per_total(
+    rows: &[(TaxedRow, &VatRate)],
+    mode: TaxMode,
+    rounding: VatRounding,
+) -> Result<(), String> {
     if rounding != VatRounding::PerTotal || rows.is_empty() {
         return Ok(());
     }
@@ -334,7 +350,11 @@ mod tests {
     }
 
     fn row(amount: Decimal, quantity: Decimal, tax: Decimal) -> TaxedRow {
-        TaxedRow { amount, quantity, tax }
+        TaxedRow {
+            amount,
+            quantity,
+            tax,
+        }
     }
 
     #[test]
@@ -360,9 +380,17 @@ mod tests {
         // round(8.31 × 0.21) = round(1.7451) = 1.75: the excl. side alone would say no
         let r = &rates()[0];
         let x = row(dec!(10.05), dec!(1), dec!(1.74));
-        assert_eq!(rate_taxes(r, &x, TaxMode::Inclusive, VatRounding::PerRow), [dec!(1.75), dec!(1.74)]);
+        assert_eq!(
+            rate_taxes(r, &x, TaxMode::Inclusive, VatRounding::PerRow),
+            [dec!(1.75), dec!(1.74)]
+        );
         assert!(explains(r, &x, TaxMode::Inclusive, VatRounding::PerRow));
-        assert!(!explains(r, &row(dec!(10.05), dec!(1), dec!(1.76)), TaxMode::Inclusive, VatRounding::PerRow));
+        assert!(!explains(
+            r,
+            &row(dec!(10.05), dec!(1), dec!(1.76)),
+            TaxMode::Inclusive,
+            VatRounding::PerRow
+        ));
     }
 
     #[test]
@@ -377,7 +405,12 @@ mod tests {
         assert!(explains(r, &y, TaxMode::Exclusive, VatRounding::PerRow));
         assert!(!explains(r, &y, TaxMode::Exclusive, VatRounding::PerUnit));
         // incl.: 3 × 1.20 incl. = 3.60, tax 3 × 0.21 = 0.63
-        assert!(explains(r, &row(dec!(3.60), dec!(3), dec!(0.63)), TaxMode::Inclusive, VatRounding::PerUnit));
+        assert!(explains(
+            r,
+            &row(dec!(3.60), dec!(3), dec!(0.63)),
+            TaxMode::Inclusive,
+            VatRounding::PerUnit
+        ));
     }
 
     #[test]
@@ -390,7 +423,10 @@ mod tests {
             assert!(explains(&r[0], x, TaxMode::Exclusive, VatRounding::PerTotal));
         }
         let judged: Vec<(TaxedRow, &VatRate)> = rows.iter().map(|x| (*x, &r[0])).collect();
-        assert_eq!(check_per_total(&judged, TaxMode::Exclusive, VatRounding::PerTotal), Ok(()));
+        assert_eq!(
+            check_per_total(&judged, TaxMode::Exclusive, VatRounding::PerTotal),
+            Ok(())
+        );
         // each row a cent high (within the row tolerance) but the total 3 cents high: no
         let high: Vec<(TaxedRow, &VatRate)> = (0..3)
             .map(|_| (row(dec!(0.05), dec!(1), dec!(0.02)), &r[0]))
@@ -399,9 +435,17 @@ mod tests {
             assert!(explains(rate, x, TaxMode::Exclusive, VatRounding::PerTotal));
         }
         let err = check_per_total(&high, TaxMode::Exclusive, VatRounding::PerTotal).unwrap_err();
-        assert!(err.contains("totals 0.06") && err.contains("0.015 allowed"), "{err}");
+        assert!(
+            err.contains("totals 0.06") && err.contains("0.015 allowed"),
+            "{err}"
+        );
         // two cents off one row is never within the rule
-        assert!(!explains(&r[0], &row(dec!(0.05), dec!(1), dec!(0.03)), TaxMode::Exclusive, VatRounding::PerTotal));
+        assert!(!explains(
+            &r[0],
+            &row(dec!(0.05), dec!(1), dec!(0.03)),
+            TaxMode::Exclusive,
+            VatRounding::PerTotal
+        ));
     }
 
     #[test]
@@ -428,7 +472,9 @@ mod tests {
         };
         let mode = TaxMode::Inclusive;
         assert_eq!(
-            pick(&r, &stated(dec!(9.0000)), mode, VatRounding::PerRow, None).unwrap().kind,
+            pick(&r, &stated(dec!(9.0000)), mode, VatRounding::PerRow, None)
+                .unwrap()
+                .kind,
             Some(VatKind::Laag)
         );
         let e = pick(&r, &stated(dec!(21.03)), mode, VatRounding::PerRow, None).unwrap_err();
@@ -438,7 +484,12 @@ mod tests {
             row: None,
             percentage: None,
         };
-        assert_eq!(pick(&r, &none, mode, VatRounding::PerRow, Some(&r[1])).unwrap().kind, Some(VatKind::Laag));
+        assert_eq!(
+            pick(&r, &none, mode, VatRounding::PerRow, Some(&r[1]))
+                .unwrap()
+                .kind,
+            Some(VatKind::Laag)
+        );
         assert!(pick(&r, &none, mode, VatRounding::PerRow, None).is_err());
     }
 
@@ -451,20 +502,39 @@ mod tests {
             percentage: Some(dec!(9)),
         };
         let m = TaxMode::Exclusive;
-        assert_eq!(pick(&r, &shop, m, VatRounding::PerRow, Some(&r[0])).unwrap().kind, Some(VatKind::Hoog));
-        assert_eq!(pick(&r, &shop, m, VatRounding::PerRow, None).unwrap().kind, Some(VatKind::Laag));
+        assert_eq!(
+            pick(&r, &shop, m, VatRounding::PerRow, Some(&r[0])).unwrap().kind,
+            Some(VatKind::Hoog)
+        );
+        assert_eq!(
+            pick(&r, &shop, m, VatRounding::PerRow, None).unwrap().kind,
+            Some(VatKind::Laag)
+        );
         let no_pct = ShopVat {
             percentage: None,
             ..shop
         };
-        assert_eq!(pick(&r, &no_pct, m, VatRounding::PerRow, None).unwrap().kind, Some(VatKind::Geen));
+        assert_eq!(
+            pick(&r, &no_pct, m, VatRounding::PerRow, None).unwrap().kind,
+            Some(VatKind::Geen)
+        );
     }
 
     #[test]
     fn negative_rows_round_symmetrically() {
         // a discount row of -4.09 excl. with -0.86 VAT
         let r = &rates()[0];
-        assert!(explains(r, &row(dec!(-4.09), dec!(1), dec!(-0.86)), TaxMode::Exclusive, VatRounding::PerRow));
-        assert!(explains(r, &row(dec!(-4.95), dec!(1), dec!(-0.86)), TaxMode::Inclusive, VatRounding::PerRow));
+        assert!(explains(
+            r,
+            &row(dec!(-4.09), dec!(1), dec!(-0.86)),
+            TaxMode::Exclusive,
+            VatRounding::PerRow
+        ));
+        assert!(explains(
+            r,
+            &row(dec!(-4.95), dec!(1), dec!(-0.86)),
+            TaxMode::Inclusive,
+            VatRounding::PerRow
+        ));
     }
 }

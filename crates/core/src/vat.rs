@@ -17,7 +17,8 @@
 //! - **per total** (Magento `TOTAL_BASE_CALCULATION`, PrestaShop `round_type` 3): rows are
 //!   unrounded and the order's tax is rounded once. A row's shown tax differs from its exact
 //!   tax by its own rounding plus the rounding delta Magento carries from the previous row of
-//!   the same rate, so a row is explained within **one cent** ([`row_tolerance`]); the order is
+//!   the same rate, so a row is explained within **one cent** ([`row_tolerance`]; both
+//!   tolerances also allow the 0.000001 Magento seeds its rounding deltas with); the order is
 //!   then judged on its total ([`check_per_total`]): the sum of the shop's row taxes must be
 //!   within **half a cent per row** of the sum of the exact taxes (the once-rounded total is
 //!   within half a cent of the exact sum, and every row's excl. amount may itself carry half a
@@ -87,9 +88,13 @@ pub fn exact_taxes(rate: &VatRate, row: &TaxedRow, mode: TaxMode) -> [Decimal; 2
 pub fn row_tolerance(rounding: VatRounding) -> Decimal {
     match rounding {
         VatRounding::PerRow | VatRounding::PerUnit => Decimal::ZERO,
-        VatRounding::PerTotal => Decimal::new(1, 2),
+        VatRounding::PerTotal => Decimal::new(1, 2) + MAGENTO_DELTA_SEED,
     }
 }
+
+/// Magento's `deltaRound` seeds each rate's rounding delta with 0.000001 (so a half cent rounds
+/// the same way every time): a per-total row or total may be that much beyond the half cent.
+const MAGENTO_DELTA_SEED: Decimal = Decimal::from_parts(1, 0, 0, false, 6);
 
 /// The taxes a rate gives on a row under the rule, as the shop would show them: per row and per
 /// unit rounded to cents, per total unrounded. Two values: from the excl. and the incl. side.
@@ -321,7 +326,7 @@ pub fn check_per_total(
         excl_side += e;
         incl_side += i;
     }
-    let tolerance = Decimal::new(5, 3) * Decimal::from(rows.len());
+    let tolerance = Decimal::new(5, 3) * Decimal::from(rows.len()) + MAGENTO_DELTA_SEED;
     let off = (shop - excl_side).abs().min((shop - incl_side).abs());
     if off <= tolerance {
         Ok(())
@@ -329,7 +334,7 @@ pub fn check_per_total(
         Err(format!(
             "the shop's VAT on the rows totals {shop}, the rates give {} unrounded; more than the {} allowed ({} rows, half a cent each) when VAT is rounded on the order total",
             round_money(excl_side, 4),
-            tolerance.normalize(),
+            round_money(tolerance, 3).normalize(),
             rows.len()
         ))
     }

@@ -1000,6 +1000,9 @@ struct Booked<'a> {
     is_line: bool,
 }
 
+/// A regel's (totaal, VAT percentage), as SnelStart totals them.
+type RegelAmount = (Decimal, Decimal);
+
 /// The regels for the booked rows, in the order's tax mode or, with `add_tax`, incl. the shop's
 /// VAT on each row (for an exclusive order booked `Inclusief`); with the (totaal, VAT %) pairs
 /// SnelStart totals.
@@ -1008,7 +1011,7 @@ fn regels_of(
     rows: &[Booked<'_>],
     add_tax: bool,
     decimals: u32,
-) -> Result<(Vec<VerkooporderRegel>, Vec<(Decimal, Decimal)>), Rejection> {
+) -> Result<(Vec<VerkooporderRegel>, Vec<RegelAmount>), Rejection> {
     let mut regels = Vec::new();
     let mut amounts = Vec::new();
     for b in rows {

@@ -17,7 +17,11 @@
 //!   articles; without one, a priced text line only with `orders.priced_text_lines`, else the
 //!   order is rejected naming the setting. The order total is computed as SnelStart does (sum of regel
 //!   totals, VAT per rate for exclusive orders, rounded half away from zero to cents) and must
-//!   equal the shop's grand total to the cent.
+//!   equal the shop's grand total to the cent (an exclusive order SnelStart would round
+//!   differently is booked with incl. regel totals, see [`order_to_verkooporder`]).
+//! - **VAT.** Judged on the shop's amounts under its rounding rule ([`koppel_core::vat`]), never
+//!   on percentages rebuilt from rounded cents; the rejection names the amounts and the rates
+//!   tried (`lines[2].tax`, `shipping_cost.tax`, `tax_total` for per-total orders).
 
 use std::collections::{BTreeMap, HashMap};
 

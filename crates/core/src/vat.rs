@@ -525,6 +525,37 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// The tax a shop computes under each rule is explained by its rate, in both tax
+        /// modes; two cents more or less (three per total) never is.
+        #[test]
+        fn the_rules_own_tax_is_explained_and_a_wrong_one_is_not(
+            unit in 1i64..50_000,
+            qty in 1i64..10,
+            rate_i in 0usize..3,
+            rule in 0usize..3,
+            incl in proptest::bool::ANY,
+            off in 2i64..20,
+            up in proptest::bool::ANY,
+        ) {
+            let rate = &rates()[rate_i];
+            let f = rate.percentage / Decimal::ONE_HUNDRED;
+            let (u, q) = (Decimal::new(unit, 2), Decimal::from(qty));
+            let rounding = [VatRounding::PerRow, VatRounding::PerUnit, VatRounding::PerTotal][rule];
+            let tax = match rounding {
+                VatRounding::PerUnit => round_money(u * f, 2) * q,
+                _ => round_money(u * q * f, 2),
+            };
+            let mode = if incl { TaxMode::Inclusive } else { TaxMode::Exclusive };
+            let amount = if incl { u * q + tax } else { u * q };
+            let good = TaxedRow { amount, quantity: q, tax };
+            proptest::prop_assert!(explains(rate, &good, mode, rounding));
+            let off = Decimal::new(off + i64::from(rounding == VatRounding::PerTotal), 2);
+            let wrong = TaxedRow { tax: if up { tax + off } else { tax - off }, ..good };
+            proptest::prop_assert!(!explains(rate, &wrong, mode, rounding));
+        }
+    }
+
     #[test]
     fn negative_rows_round_symmetrically() {
         // a discount row of -4.09 excl. with -0.86 VAT

@@ -13,6 +13,7 @@
 //! - [`engine`]: [`engine::Engine`] runs the flows of a [`engine::Pair`] (cursors, bindings,
 //!   journal, exactly-once, quarantine, plans, reports, leases).
 //! - [`state`]: [`state::StateStore`] and the embedded [`state::SqliteStore`].
+//! - [`vat`]: VAT judged on amounts: whether a rate explains a row under the shop's rounding rule.
 //! - `testing` (feature `testing`): in-memory connectors and the conformance kit.
 
 #![warn(missing_docs)]
@@ -28,6 +29,7 @@ pub mod secret;
 pub mod state;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod vat;
 
 pub use connector::{
     Capabilities, CheckReport, Connector, Dependency, Endpoints, FieldChange, Page, Prepared, ReadRequest,

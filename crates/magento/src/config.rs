@@ -34,6 +34,13 @@ pub struct Config {
     /// order amounts are read incl. VAT when true.
     #[serde(default)]
     pub prices_include_tax: bool,
+    /// How the shop rounds VAT: mirror of the Magento setting `tax/calculation/algorithm`
+    /// (Stores > Configuration > Sales > Tax > Calculation Settings > Tax Calculation Method
+    /// Based On): `UNIT_BASE_CALCULATION` (per unit price), `ROW_BASE_CALCULATION` (per row
+    /// total, Magento's default) or `TOTAL_BASE_CALCULATION` (on the total). An order's VAT
+    /// amounts are judged under this rule.
+    #[serde(default)]
+    pub tax_calculation_algorithm: TaxCalculationAlgorithm,
     /// Decimals a converted (incl. VAT) price is rounded to, half away from zero. Prices that
     /// need no conversion are sent exactly as SnelStart has them.
     #[serde(default = "default_price_decimals")]
@@ -70,6 +77,31 @@ fn default_store_code() -> String {
 }
 fn default_price_decimals() -> u32 {
     2
+}
+
+/// Magento's tax calculation methods (`Magento\\Tax\\Model\\Calculation::CALC_UNIT_BASE`,
+/// `CALC_ROW_BASE`, `CALC_TOTAL_BASE`), spelled as in `core_config_data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaxCalculationAlgorithm {
+    /// Tax per unit price, rounded, times the quantity.
+    UnitBaseCalculation,
+    /// Tax per row total, rounded per row (Magento's default).
+    #[default]
+    RowBaseCalculation,
+    /// Tax per row unrounded, rounded on the total (with rounding deltas carried between rows).
+    TotalBaseCalculation,
+}
+
+impl TaxCalculationAlgorithm {
+    /// The canonical rounding rule of the method.
+    pub fn vat_rounding(self) -> koppel_core::VatRounding {
+        match self {
+            TaxCalculationAlgorithm::UnitBaseCalculation => koppel_core::VatRounding::PerUnit,
+            TaxCalculationAlgorithm::RowBaseCalculation => koppel_core::VatRounding::PerRow,
+            TaxCalculationAlgorithm::TotalBaseCalculation => koppel_core::VatRounding::PerTotal,
+        }
+    }
 }
 
 /// How requests are authenticated.

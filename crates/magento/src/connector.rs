@@ -1069,13 +1069,19 @@ impl Source<Order> for MagentoShop {
             c = c.and(Filter::new("status", "in", self.cfg.orders.statuses.join(",")));
         }
         let mode = mapping::order_tax_mode(self.cfg.prices_include_tax);
+        let rounding = self.cfg.tax_calculation_algorithm.vat_rounding();
         self.read_page(
             (&["orders"], "/V1/orders"),
             c,
             self.cfg.orders.page_size,
             req,
             order_label,
-            |w: &WireOrder| mapping::order_from_wire(w, mode),
+            |w: &WireOrder| {
+                mapping::order_from_wire(w, mode).map(|o| Order {
+                    vat_rounding: rounding,
+                    ..o
+                })
+            },
         )
         .await
     }

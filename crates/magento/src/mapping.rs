@@ -181,7 +181,14 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
             vat_percentage: item.tax_percent,
             discount: Decimal::ZERO,
             row_total,
-            tax: None,
+            // Magento's `tax_amount` is the row's VAT after the row's discount; this mapping
+            // keeps discounts on the order (`Order.discount`), so a discounted row's VAT does
+            // not belong to its row total and it is judged by `tax_percent`. Bundle parents
+            // may carry their children's VAT: judged by `tax_percent` too.
+            tax: item
+                .tax_amount
+                .filter(|_| item.discount_amount.unwrap_or_default().is_zero())
+                .filter(|_| item.product_type.as_deref() != Some("bundle")),
         });
     }
 
@@ -197,7 +204,9 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
         description: text(&o.shipping_description).unwrap_or_else(|| "Shipping".into()),
         amount: shipping_amount,
         vat_percentage: shipping_tax.and_then(|t| shipping_vat(shipping_excl, t, &lines)),
-        tax: None,
+        // the VAT amount the sink judges (not the percentage rebuilt above from rounded cents);
+        // `shipping_tax_amount` is after a shipping discount, so it is kept only without one
+        tax: shipping_tax.filter(|_| o.shipping_discount_amount.unwrap_or_default().is_zero()),
     });
 
     let guest = o.customer_is_guest || o.customer_id.is_none();
@@ -701,6 +710,33 @@ mod tests {
                     "city": "Gent", "postcode": "9000", "country_id": "be"},
                 "method": "flatrate_flatrate"}}]}
         })
+    }
+
+    #[test]
+    fn order_carries_the_shops_vat_amounts() {
+        let mut w = base_order();
+        w["items"][0]["tax_amount"] = serde_json::json!(5.77);
+        w["items"][2]["tax_amount"] = serde_json::json!(1.07);
+        let o = order_from_wire(&wire_order(w.clone()), TaxMode::Inclusive).unwrap();
+        // the discounted row's VAT is after its discount, which stays on the order: not kept
+        assert_eq!(o.lines[0].tax, None);
+        assert_eq!(o.lines[1].tax, Some(dec!(1.07)));
+        assert_eq!(o.shipping_cost.as_ref().unwrap().tax, Some(dec!(0.87)));
+        // a shipping discount: shipping_tax_amount is after it, so it is not kept
+        w["shipping_discount_amount"] = serde_json::json!(1.0);
+        let o = order_from_wire(&wire_order(w), TaxMode::Inclusive).unwrap();
+        assert_eq!(o.shipping_cost.as_ref().unwrap().tax, None);
+    }
+
+    #[test]
+    fn tax_calculation_algorithm_gives_the_rounding_rule() {
+        use crate::config::TaxCalculationAlgorithm as A;
+        use koppel_core::VatRounding as R;
+        let parse = |s: &str| serde_json::from_value::<A>(serde_json::json!(s)).unwrap();
+        assert_eq!(parse("UNIT_BASE_CALCULATION").vat_rounding(), R::PerUnit);
+        assert_eq!(parse("ROW_BASE_CALCULATION").vat_rounding(), R::PerRow);
+        assert_eq!(parse("TOTAL_BASE_CALCULATION").vat_rounding(), R::PerTotal);
+        assert_eq!(A::default().vat_rounding(), R::PerRow);
     }
 
     #[test]

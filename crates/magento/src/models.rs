@@ -458,6 +458,9 @@ pub struct WireOrderItem {
     /// Line discount (positive).
     #[serde(default, deserialize_with = "de_opt_decimal")]
     pub discount_amount: Option<Decimal>,
+    /// VAT on the row after its discount, as Magento rounded it.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub tax_amount: Option<Decimal>,
 }
 
 /// `payment` of an order.
@@ -546,6 +549,9 @@ pub struct WireOrder {
     /// VAT on shipping.
     #[serde(default, deserialize_with = "de_opt_decimal")]
     pub shipping_tax_amount: Option<Decimal>,
+    /// Discount on shipping (positive; `shipping_tax_amount` is after it).
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub shipping_discount_amount: Option<Decimal>,
     /// Shipping description, e.g. `Flat Rate - Fixed`.
     #[serde(default)]
     pub shipping_description: Option<String>,

@@ -291,8 +291,11 @@ pub struct OrdersConfig {
     /// an article (and the simulator refuses them, VOR-0013). Lines of amount 0 are left out.
     #[serde(default)]
     pub priced_text_lines: bool,
-    /// What to do when the shop's VAT percentage on a line differs from SnelStart's rate for
-    /// the article: `quarantine` the order (default) or `warn` and write it anyway.
+    /// What to do when SnelStart's rate for a line's (or charge's) article does not explain the
+    /// VAT the shop charged: `quarantine` the order (default) or `warn` and write it anyway.
+    /// VAT is judged on amounts under the shop's rounding rule (the shop's tax equals what the
+    /// rate gives on the row, rounded as the shop rounds), never on a percentage rebuilt from
+    /// rounded cents; a shop that gives no VAT amount is judged on its stated percentage.
     #[serde(default)]
     pub vat_mismatch: VatMismatch,
     /// The order's `omschrijving`; `{number}` is replaced by the shop order number.

@@ -17,16 +17,21 @@
 //!   articles; without one, a priced text line only with `orders.priced_text_lines`, else the
 //!   order is rejected naming the setting. The order total is computed as SnelStart does (sum of regel
 //!   totals, VAT per rate for exclusive orders, rounded half away from zero to cents) and must
-//!   equal the shop's grand total to the cent.
+//!   equal the shop's grand total to the cent (an exclusive order SnelStart would round
+//!   differently is booked with incl. regel totals, see [`order_to_verkooporder`]).
+//! - **VAT.** Judged on the shop's amounts under its rounding rule ([`koppel_core::vat`]), never
+//!   on percentages rebuilt from rounded cents; the rejection names the amounts and the rates
+//!   tried (`lines[2].tax`, `shipping_cost.tax`, `tax_total` for per-total orders).
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Europe::Amsterdam;
 use koppel_core::model::round_money;
+use koppel_core::vat::{self, ShopVat, TaxedRow};
 use koppel_core::{
     Address, Currency, Customer, Money, OpenAmount, Order, PaymentStatus, Product, Record, Rejection, Sku,
-    StockLevel, TaxMode, VatKind, VatRate,
+    StockLevel, TaxMode, VatKind, VatRate, VatRounding,
 };
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -197,6 +202,15 @@ impl RefData {
             }),
             (None, _) => None,
         }
+    }
+
+    /// Every VAT rate of the administration valid on `date`, one per kind that has one (Hoog,
+    /// Laag, Geen (0 % even without a tariff), Overig): the rates a shop's VAT is judged against.
+    pub fn rates_on(&self, date: NaiveDate) -> Vec<VatRate> {
+        [VatKind::Hoog, VatKind::Laag, VatKind::Geen, VatKind::Overig]
+            .into_iter()
+            .filter_map(|k| self.vat_rate(k, date))
+            .collect()
     }
 
     /// The VAT rate of an article on `date`, via its article group.
@@ -847,29 +861,97 @@ fn price_line(quantity: Decimal, unit_price: Decimal, row_total: Decimal, decima
     }
 }
 
-fn check_vat(
-    label: &str,
-    field: &str,
-    shop: Option<Decimal>,
-    snelstart: &VatRate,
-    code: &str,
+/// How a row's VAT is judged: the order's tax mode and rounding rule, the administration's
+/// rates on the order date, and what a mismatch does.
+struct VatJudge<'a> {
+    label: &'a str,
+    mode: TaxMode,
+    rounding: VatRounding,
+    rates: Vec<VatRate>,
     policy: crate::config::VatMismatch,
-    warnings: &mut Vec<String>,
-) -> Result<(), Rejection> {
-    let Some(shop) = shop else { return Ok(()) };
-    if shop == snelstart.percentage {
-        return Ok(());
+}
+
+fn rate_name(rate: &VatRate) -> String {
+    match rate.kind {
+        Some(k) => format!("{k:?} {} %", rate.percentage.normalize()),
+        None => format!("{} %", rate.percentage.normalize()),
     }
-    let msg = format!(
-        "the shop charged {shop} % VAT, SnelStart's rate for article {code} is {} %",
-        snelstart.percentage
-    );
-    match policy {
-        crate::config::VatMismatch::Quarantine => Err(Rejection::new(label, Some(field), msg)),
-        crate::config::VatMismatch::Warn => {
-            warnings.push(format!("{label}: {field}: {msg}"));
-            Ok(())
+}
+
+impl VatJudge<'_> {
+    /// The field a verdict names: `<base>.tax` when judged on the shop's amount, else
+    /// `<base>.vat_percentage`.
+    fn field(base: &str, shop: &ShopVat) -> String {
+        if shop.row.is_some() {
+            format!("{base}.tax")
+        } else {
+            format!("{base}.vat_percentage")
         }
+    }
+
+    fn verdict(&self, field: String, msg: String, warnings: &mut Vec<String>) -> Result<(), Rejection> {
+        match self.policy {
+            crate::config::VatMismatch::Quarantine => Err(Rejection::new(self.label, Some(&field), msg)),
+            crate::config::VatMismatch::Warn => {
+                warnings.push(format!("{}: {field}: {msg}", self.label));
+                Ok(())
+            }
+        }
+    }
+
+    /// A row booked on an article: the article's rate must explain the shop's VAT (by amounts,
+    /// see [`koppel_core::vat`]; by the stated percentage, exactly, when the shop gives no
+    /// amount). Otherwise the message names the amounts, the rate that does explain them (or
+    /// every rate tried) and the article's rate.
+    fn article_row(
+        &self,
+        base: &str,
+        shop: &ShopVat,
+        article: &LineArticle,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), Rejection> {
+        if shop.row.is_none() && shop.percentage.is_none() {
+            return Ok(());
+        }
+        let booked = std::slice::from_ref(&article.vat);
+        if !vat::explaining(booked, shop, self.mode, self.rounding).is_empty() {
+            return Ok(());
+        }
+        let code = &article.code;
+        let booked_name = rate_name(&article.vat);
+        let msg = match (
+            &shop.row,
+            vat::pick(&self.rates, shop, self.mode, self.rounding, None),
+        ) {
+            (Some(row), Ok(other)) => format!(
+                "{}: that is {} VAT, but SnelStart books article {code} at {booked_name} (gives {:.2})",
+                vat::describe(row, self.mode),
+                rate_name(other),
+                round_money(vat::rate_taxes(&article.vat, row, self.mode, self.rounding)[0], 2),
+            ),
+            (None, Ok(_)) | (None, Err(_)) => format!(
+                "the shop charged {} % VAT, SnelStart's rate for article {code} is {} %",
+                shop.percentage.unwrap_or_default().normalize(),
+                article.vat.percentage.normalize()
+            ),
+            (Some(_), Err(u)) => format!("{u}; SnelStart books article {code} at {booked_name}"),
+        };
+        self.verdict(Self::field(base, shop), msg, warnings)
+    }
+
+    /// A row without an article (a priced text line): the rate is picked among the
+    /// administration's rates by the amounts test; a row no rate explains is rejected.
+    fn text_row(&self, base: &str, shop: &ShopVat) -> Result<VatRate, Rejection> {
+        if shop.row.is_none() && shop.percentage.is_none() {
+            // the shop says nothing: booked without VAT, as before
+            return Ok(VatRate {
+                percentage: Decimal::ZERO,
+                kind: Some(VatKind::Geen),
+            });
+        }
+        vat::pick(&self.rates, shop, self.mode, self.rounding, None)
+            .cloned()
+            .map_err(|u| Rejection::new(self.label, Some(&Self::field(base, shop)), u.to_string()))
     }
 }
 
@@ -903,7 +985,93 @@ fn regel(
     }
 }
 
+/// A row of the order as it is booked: a line, a charge or the order discount, with the VAT
+/// rate SnelStart books it at and the shop's VAT on it.
+struct Booked<'a> {
+    article: Option<&'a LineArticle>,
+    /// `lines[i]`, `shipping_cost`, ...: where a correction line's name error points.
+    field: String,
+    name: String,
+    quantity: Decimal,
+    unit_price: Decimal,
+    /// Row amount after discount in the order's tax mode.
+    amount: Decimal,
+    /// The VAT percentage SnelStart books the row at.
+    pct: Decimal,
+    /// The shop's VAT on the row, when it says.
+    tax: Option<Decimal>,
+    /// A line (priced by [`price_line`], may get a correction line) rather than a charge.
+    is_line: bool,
+}
+
+/// A regel's (totaal, VAT percentage), as SnelStart totals them.
+type RegelAmount = (Decimal, Decimal);
+
+/// The regels for the booked rows, in the order's tax mode or, with `add_tax`, incl. the shop's
+/// VAT on each row (for an exclusive order booked `Inclusief`); with the (totaal, VAT %) pairs
+/// SnelStart totals.
+fn regels_of(
+    label: &str,
+    rows: &[Booked<'_>],
+    add_tax: bool,
+    decimals: u32,
+) -> Result<(Vec<VerkooporderRegel>, Vec<RegelAmount>), Rejection> {
+    let mut regels = Vec::new();
+    let mut amounts = Vec::new();
+    for b in rows {
+        let tax = if add_tax {
+            b.tax.unwrap_or_default()
+        } else {
+            Decimal::ZERO
+        };
+        let amount = b.amount + tax;
+        if !b.is_line {
+            regels.push(regel(b.article, b.name.clone(), amount, Decimal::ONE, amount));
+            amounts.push((amount, b.pct));
+            continue;
+        }
+        let unit = if add_tax {
+            round_money(
+                b.unit_price * (Decimal::ONE + b.pct / Decimal::ONE_HUNDRED),
+                decimals,
+            )
+        } else {
+            b.unit_price
+        };
+        let p = price_line(b.quantity, unit, amount, decimals);
+        regels.push(regel(
+            b.article,
+            b.name.clone(),
+            p.stuksprijs,
+            b.quantity,
+            p.totaal,
+        ));
+        amounts.push((p.totaal, b.pct));
+        if let Some(c) = p.correction.filter(|c| !c.is_zero()) {
+            let text = fit(
+                label,
+                &format!("{}.name", b.field),
+                "omschrijving",
+                format!("Korting {}", b.name),
+                limits::REGEL_OMSCHRIJVING,
+            )?;
+            regels.push(regel(b.article, text, c, Decimal::ONE, c));
+            amounts.push((c, b.pct));
+        }
+    }
+    Ok((regels, amounts))
+}
+
 /// Builds the verkooporder for an order and checks its VAT and total.
+///
+/// VAT is judged on amounts ([`koppel_core::vat`]): a line or charge on an article passes when
+/// the article's SnelStart rate explains the shop's VAT amount under the order's rounding rule
+/// (or, when the shop gives no amount, its stated percentage equals the rate exactly); a priced
+/// text line gets the administration's rate that explains it; per-total orders are also judged
+/// on the sum of their row taxes. The total SnelStart will compute must equal the shop's grand
+/// total to the cent. An exclusive order whose per-row VAT SnelStart's per-rate rounding
+/// cannot reproduce (a cent or so on orders with many rows) is booked `Inclusief` with each
+/// regel incl. the shop's VAT, so its total is the shop's grand total.
 pub fn order_to_verkooporder(o: &Order, inputs: &OrderInputs<'_>) -> Result<OrderPlan, Rejection> {
     let label = o.label();
     let cfg = inputs.config;
@@ -929,49 +1097,42 @@ pub fn order_to_verkooporder(o: &Order, inputs: &OrderInputs<'_>) -> Result<Orde
             "not every line has a resolved article",
         ));
     }
+    let judge = VatJudge {
+        label: &label,
+        mode: o.tax_mode,
+        rounding: o.vat_rounding,
+        rates: inputs.refs.rates_on(order_date(o)),
+        policy: cfg.vat_mismatch,
+    };
     let mut warnings = Vec::new();
-    let mut regels = Vec::new();
-    // (regel totaal, VAT percentage) for the total
-    let mut amounts: Vec<(Decimal, Decimal)> = Vec::new();
+    let mut rows: Vec<Booked<'_>> = Vec::new();
+    // the shop's rows with the rate each is booked at, for the per-total test
+    let mut judged: Vec<(TaxedRow, VatRate)> = Vec::new();
     for (i, (line, art)) in o.lines.iter().zip(&inputs.lines).enumerate() {
-        check_vat(
-            &label,
-            &format!("lines[{i}].vat_percentage"),
-            line.vat_percentage,
-            &art.vat,
-            &art.code,
-            cfg.vat_mismatch,
-            &mut warnings,
-        )?;
+        let base = format!("lines[{i}]");
+        let shop = ShopVat::of_line(line);
+        judge.article_row(&base, &shop, art, &mut warnings)?;
+        if let Some(row) = shop.row {
+            judged.push((row, art.vat.clone()));
+        }
         let name = fit(
             &label,
-            &format!("lines[{i}].name"),
+            &format!("{base}.name"),
             "omschrijving",
             line.name.trim().to_owned(),
             limits::REGEL_OMSCHRIJVING,
         )?;
-        let p = price_line(line.quantity, line.unit_price, line.row_total, decimals);
-        regels.push(regel(
-            Some(art),
-            name.clone(),
-            p.stuksprijs,
-            line.quantity,
-            p.totaal,
-        ));
-        amounts.push((p.totaal, art.vat.percentage));
-        if let Some(c) = p.correction {
-            if !c.is_zero() {
-                let text = fit(
-                    &label,
-                    &format!("lines[{i}].name"),
-                    "omschrijving",
-                    format!("Korting {name}"),
-                    limits::REGEL_OMSCHRIJVING,
-                )?;
-                regels.push(regel(Some(art), text, c, Decimal::ONE, c));
-                amounts.push((c, art.vat.percentage));
-            }
-        }
+        rows.push(Booked {
+            article: Some(art),
+            field: base,
+            name,
+            quantity: line.quantity,
+            unit_price: line.unit_price,
+            amount: line.row_total,
+            pct: art.vat.percentage,
+            tax: line.tax,
+            is_line: true,
+        });
     }
     let charges = [
         (
@@ -992,24 +1153,20 @@ pub fn order_to_verkooporder(o: &Order, inputs: &OrderInputs<'_>) -> Result<Orde
         if charge.amount.is_zero() {
             continue;
         }
-        let vat = match article {
+        let shop = ShopVat::of_charge(charge);
+        let rate = match article {
             Some(a) => {
-                check_vat(
-                    &label,
-                    &format!("{field}.vat_percentage"),
-                    charge.vat_percentage,
-                    &a.vat,
-                    &a.code,
-                    cfg.vat_mismatch,
-                    &mut warnings,
-                )?;
-                a.vat.percentage
+                judge.article_row(field, &shop, a, &mut warnings)?;
+                a.vat.clone()
             }
             None => {
                 no_article(&label, field, setting, cfg)?;
-                charge.vat_percentage.unwrap_or_default()
+                judge.text_row(field, &shop)?
             }
         };
+        if let Some(row) = shop.row {
+            judged.push((row, rate.clone()));
+        }
         let text = fit(
             &label,
             &format!("{field}.description"),
@@ -1017,29 +1174,63 @@ pub fn order_to_verkooporder(o: &Order, inputs: &OrderInputs<'_>) -> Result<Orde
             charge.description.trim().to_owned(),
             limits::REGEL_OMSCHRIJVING,
         )?;
-        regels.push(regel(article, text, charge.amount, Decimal::ONE, charge.amount));
-        amounts.push((charge.amount, vat));
+        rows.push(Booked {
+            article,
+            field: field.to_owned(),
+            name: text,
+            quantity: Decimal::ONE,
+            unit_price: charge.amount,
+            amount: charge.amount,
+            pct: rate.percentage,
+            tax: charge.tax,
+            is_line: false,
+        });
+    }
+    let per_total: Vec<(TaxedRow, &VatRate)> = judged.iter().map(|(row, rate)| (*row, rate)).collect();
+    if let Err(msg) = vat::check_per_total(&per_total, o.tax_mode, o.vat_rounding) {
+        judge.verdict("tax_total".to_owned(), msg, &mut warnings)?;
     }
     if o.discount > Decimal::ZERO {
         let amount = -o.discount;
-        let vat = match &inputs.discount_article {
+        let pct = match &inputs.discount_article {
             Some(a) => a.vat.percentage,
             None => {
                 no_article(&label, "discount", "orders.discount_article", cfg)?;
                 Decimal::ZERO
             }
         };
-        regels.push(regel(
-            inputs.discount_article.as_ref(),
-            "Korting".to_owned(),
+        rows.push(Booked {
+            article: inputs.discount_article.as_ref(),
+            field: "discount".to_owned(),
+            name: "Korting".to_owned(),
+            quantity: Decimal::ONE,
+            unit_price: amount,
             amount,
-            Decimal::ONE,
-            amount,
-        ));
-        amounts.push((amount, vat));
+            pct,
+            tax: None,
+            is_line: false,
+        });
     }
-    let total_incl = snelstart_total(&amounts, o.tax_mode);
-    if total_incl != round_money(o.grand_total, 2) {
+    let grand_total = round_money(o.grand_total, 2);
+    let (mut regels, amounts) = regels_of(&label, &rows, false, decimals)?;
+    let mut mode = o.tax_mode;
+    let mut total_incl = snelstart_total(&amounts, mode);
+    // SnelStart rounds an exclusive order's VAT per rate; a shop rounding per row (or unit)
+    // can differ by cents: book the shop's own incl. amounts instead, when it gave every one.
+    let rebook = o.tax_mode == TaxMode::Exclusive
+        && total_incl != grand_total
+        && o.discount.is_zero()
+        && rows.iter().all(|b| b.tax.is_some());
+    if rebook {
+        let (incl_regels, incl_amounts) = regels_of(&label, &rows, true, decimals)?;
+        let incl_total = snelstart_total(&incl_amounts, TaxMode::Inclusive);
+        if incl_total == grand_total {
+            regels = incl_regels;
+            mode = TaxMode::Inclusive;
+            total_incl = incl_total;
+        }
+    }
+    if total_incl != grand_total {
         return Err(Rejection::new(
             &label,
             Some("grand_total"),
@@ -1053,7 +1244,7 @@ pub fn order_to_verkooporder(o: &Order, inputs: &OrderInputs<'_>) -> Result<Orde
         relatie: IdRef::new(&inputs.relatie_id),
         datum: format_send_time(o.created_at),
         proces_status: cfg.process_status.as_str().to_owned(),
-        verkooporder_btw_ingave_model: match o.tax_mode {
+        verkooporder_btw_ingave_model: match mode {
             TaxMode::Inclusive => "Inclusief",
             TaxMode::Exclusive => "Exclusief",
         }

@@ -808,3 +808,116 @@ fn wire_types_tolerate_nulls_and_strings() {
     let l: Land = serde_json::from_value(json!({ "id": "x", "landcodeISO": "NL" })).unwrap();
     assert_eq!(l.landcode_iso.as_deref(), Some("NL"));
 }
+
+#[test]
+fn vat_is_judged_on_amounts_not_rebuilt_percentages() {
+    // the case: only 9 % lines, shipping 4.95 incl. with 0.86 VAT (4.09 excl.); the
+    // percentage rebuilt from those cents is 21.03, yet it is exactly what 21 % gives
+    let r = refs();
+    let cfg = OrdersConfig::default();
+    let mut o = order();
+    o.lines = vec![line(
+        "KP-0002",
+        dec!(3),
+        dec!(5.45),
+        dec!(0),
+        dec!(16.35),
+        dec!(9),
+    )];
+    o.lines[0].tax = Some(dec!(1.35));
+    let ship = o.shipping_cost.as_mut().unwrap();
+    ship.vat_percentage = Some(dec!(21.03));
+    ship.tax = Some(dec!(0.86));
+    o.grand_total = dec!(16.35) + dec!(4.95);
+    let mut inp = inputs(&r, &cfg);
+    inp.lines = vec![art("a2", "KP-0002", dec!(9))];
+    let plan = order_to_verkooporder(&o, &inp).unwrap();
+    assert_eq!(plan.total_incl, dec!(21.30));
+
+    // a shipping VAT no rate explains is rejected naming the amounts and the rates tried
+    o.shipping_cost.as_mut().unwrap().tax = Some(dec!(0.99));
+    let e = order_to_verkooporder(&o, &inp).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("shipping_cost.tax"));
+    assert!(
+        e.message
+            .contains("the shop charged 0.99 VAT on 3.96 excl. (4.95 incl.)")
+            && e.message.contains("Hoog 21 % (gives 0.83)")
+            && e.message.contains("Laag 9 %")
+            && e.message.contains("Geen 0 %")
+            && e.message.contains("VERZEND"),
+        "{e}"
+    );
+
+    // a line whose VAT another rate explains names that rate and the article's
+    o.shipping_cost.as_mut().unwrap().tax = Some(dec!(0.86));
+    o.lines[0].tax = Some(dec!(2.84)); // 16.35 incl. at 21 %: round(16.35 × 21/121) = 2.84
+    let e = order_to_verkooporder(&o, &inp).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("lines[0].tax"));
+    assert!(
+        e.message
+            .contains("that is Hoog 21 % VAT, but SnelStart books article KP-0002 at 9 %"),
+        "{e}"
+    );
+}
+
+#[test]
+fn exclusive_per_row_vat_is_booked_incl_when_snelstart_would_round_differently() {
+    // three rows of 0.05 excl. at 21 %: the shop rounds per row (0.01 each, 0.03 in all),
+    // SnelStart per rate (0.15 × 0.21 = 0.0315 -> 0.03): equal; with 0.07 each the shop gets
+    // 3 × round(0.0147) = 0.03, SnelStart round(0.21 × 0.21 = 0.0441) = 0.04: a cent apart
+    let r = refs();
+    let cfg = OrdersConfig::default();
+    let mut o = order();
+    o.tax_mode = TaxMode::Exclusive;
+    o.lines = (0..3)
+        .map(|_| {
+            let mut l = line("KP-0001", dec!(1), dec!(0.07), dec!(0), dec!(0.07), dec!(21));
+            l.tax = Some(dec!(0.01));
+            l
+        })
+        .collect();
+    o.shipping_cost = None;
+    o.grand_total = dec!(0.24);
+    let mut inp = inputs(&r, &cfg);
+    inp.lines = vec![art("a1", "KP-0001", dec!(21)); 3];
+    let plan = order_to_verkooporder(&o, &inp).unwrap();
+    assert_eq!(plan.body.verkooporder_btw_ingave_model, "Inclusief");
+    assert_eq!(plan.total_incl, dec!(0.24));
+    assert!(plan.body.regels.iter().all(|g| g.totaal == dec!(0.08)));
+    // without the shop's amounts nothing can be rebooked: the total check rejects it
+    for l in &mut o.lines {
+        l.tax = None;
+    }
+    let e = order_to_verkooporder(&o, &inp).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("grand_total"));
+}
+
+#[test]
+fn per_total_orders_are_judged_on_the_sum_of_row_taxes() {
+    let r = refs();
+    let cfg = OrdersConfig::default();
+    let mut o = order();
+    o.tax_mode = TaxMode::Exclusive;
+    o.vat_rounding = koppel_core::VatRounding::PerTotal;
+    // 3 × 0.05 excl. at 21 %: exact 0.0315, once rounded 0.03, shown per row 0.01 each
+    o.lines = (0..3)
+        .map(|_| {
+            let mut l = line("KP-0001", dec!(1), dec!(0.05), dec!(0), dec!(0.05), dec!(21));
+            l.tax = Some(dec!(0.01));
+            l
+        })
+        .collect();
+    o.shipping_cost = None;
+    o.grand_total = dec!(0.18);
+    let mut inp = inputs(&r, &cfg);
+    inp.lines = vec![art("a1", "KP-0001", dec!(21)); 3];
+    assert!(order_to_verkooporder(&o, &inp).is_ok());
+    // a cent high on every row: each row within its cent, the sum 2.85 cents off
+    for l in &mut o.lines {
+        l.tax = Some(dec!(0.02));
+    }
+    o.grand_total = dec!(0.21);
+    let e = order_to_verkooporder(&o, &inp).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("tax_total"));
+    assert!(e.message.contains("totals 0.06"), "{e}");
+}

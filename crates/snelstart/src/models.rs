@@ -4,7 +4,6 @@
 //! [`crate::mapping`], so a bad date rejects one record, not a page. Amounts are read as
 //! [`Decimal`] from JSON numbers or strings; amounts we send are written as JSON numbers.
 
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -342,10 +341,12 @@ pub struct ApiError {
     pub message: Option<String>,
 }
 
-/// Writes a decimal as a JSON number (SnelStart's amount fields are numbers).
+/// Writes a decimal as a JSON number with exactly its decimal digits (SnelStart's amount fields
+/// are numbers). The text goes out as a raw JSON value, never through `f64`, so `0.3` stays
+/// `0.3` and a 15-digit total keeps every digit; trailing zeros are dropped (`12.10` -> `12.1`).
+/// Serializers other than serde_json's (e.g. `serde_json::to_value`) see the same number.
 pub fn ser_num<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-    match d.to_f64() {
-        Some(f) => s.serialize_f64(f),
-        None => Err(serde::ser::Error::custom(format!("{d} is not representable"))),
-    }
+    let raw = serde_json::value::RawValue::from_string(d.normalize().to_string())
+        .map_err(serde::ser::Error::custom)?;
+    raw.serialize(s)
 }

@@ -466,3 +466,98 @@ async fn check_unreachable() {
         other => panic!("{other:?}"),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// exact amounts
+// ---------------------------------------------------------------------------------------------
+
+/// Answers `GET /v2/artikelen?$filter=Artikelcode eq '<code>'` with that article.
+struct ArticleByCode;
+impl Respond for ArticleByCode {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let filter = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "$filter")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let code = filter
+            .strip_prefix("Artikelcode eq '")
+            .and_then(|s| s.strip_suffix('\''))
+            .unwrap_or_default()
+            .to_owned();
+        let mut a = article(&code);
+        a["id"] = json!(format!("art-{code}"));
+        ResponseTemplate::new(200).set_body_json(json!([a]))
+    }
+}
+
+#[tokio::test]
+async fn amounts_go_to_snelstart_with_exactly_their_decimal_digits() {
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+
+    let server = MockServer::start().await;
+    token_endpoint(&server).await;
+    reference_data(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/artikelen"))
+        .respond_with(ArticleByCode)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/verkooporders"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": "o-9" })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = connector(
+        &server,
+        json!({ "orders": { "shipping_article": "VERZEND", "payment_fee_article": "BETAAL" } }),
+    );
+    let sink: Arc<dyn Sink<Order>> = c.endpoints().order_sink.unwrap();
+
+    let d = |s: &str| Decimal::from_str(s).unwrap();
+    // 0.1 + 0.2 in decimals is 0.3 (in f64 0.30000000000000004); a 15-digit shipping charge;
+    // a payment fee with 26 significant digits, which no f64 holds
+    let point_three = d("0.1") + d("0.2");
+    let fifteen = d("9999999999999.99");
+    let long = d("1234567890.1234567890123456");
+    let mut o = order();
+    o.lines[0].unit_price = point_three;
+    o.lines[0].row_total = point_three;
+    o.shipping_cost = Some(koppel_core::Charge {
+        description: "Verzending".into(),
+        amount: fifteen,
+        vat_percentage: None,
+        tax: None,
+    });
+    o.payment_cost = Some(koppel_core::Charge {
+        description: "Betaalkosten".into(),
+        amount: long,
+        vat_percentage: None,
+        tax: None,
+    });
+    o.grand_total = koppel_core::model::round_money(point_three + fifteen + long, 2);
+    let mut item = WriteItem::new(o);
+    item.refs.insert("customer".into(), "rel-1".into());
+    assert_eq!(sink.write(&item).await.unwrap().target_id(), "o-9");
+
+    let reqs = server.received_requests().await.unwrap();
+    let post = reqs
+        .iter()
+        .find(|r| r.method.as_str() == "POST" && r.url.path() == "/v2/verkooporders")
+        .unwrap();
+    let body = std::str::from_utf8(&post.body).unwrap();
+    for expected in [
+        r#""stuksprijs":0.3,"aantal":1,"kortingsPercentage":0,"totaal":0.3}"#,
+        r#""stuksprijs":9999999999999.99,"aantal":1,"kortingsPercentage":0,"totaal":9999999999999.99}"#,
+        r#""stuksprijs":1234567890.1234567890123456,"aantal":1,"kortingsPercentage":0,"totaal":1234567890.1234567890123456}"#,
+    ] {
+        assert!(body.contains(expected), "{expected} not in {body}");
+    }
+    assert!(!body.contains("0.30000000000000004"), "{body}");
+    // still a JSON number to any JSON reader
+    let v: Value = serde_json::from_str(body).unwrap();
+    assert!(v["regels"][1]["totaal"].is_number());
+}

@@ -410,6 +410,22 @@ function koppel_category_by_path(KoppelDb $db, $path) {
     return $parent;
 }
 
+/** The names from the root to a category, in one language (walking oc_category.parent_id). */
+function koppel_category_path(KoppelDb $db, $category_id, $lang) {
+    $names = array();
+    $seen = array();
+    while ($category_id > 0 && !isset($seen[$category_id])) {
+        $seen[$category_id] = true;
+        $r = $db->one('SELECT c.`parent_id`, d.`name` FROM ' . $db->t('category') . ' c LEFT JOIN ' . $db->t('category_description') . ' d ON d.`category_id` = c.`category_id` AND d.`language_id` = ? WHERE c.`category_id` = ?', array($lang, $category_id));
+        if (!$r) {
+            break;
+        }
+        array_unshift($names, (string)$r['name']);
+        $category_id = (int)$r['parent_id'];
+    }
+    return $names;
+}
+
 function koppel_product_state(KoppelDb $db, $schema, $product_id, $key_value, $lang) {
     $p = $db->one('SELECT `product_id`, `model`, `price`, `tax_class_id`, `weight`, `weight_class_id`, `status`, `quantity`, `date_modified` FROM ' . $db->t('product') . ' WHERE `product_id` = ?', array($product_id));
     if (!$p) {
@@ -419,6 +435,10 @@ function koppel_product_state(KoppelDb $db, $schema, $product_id, $key_value, $l
     $cats = array();
     foreach ($db->run('SELECT `category_id` FROM ' . $db->t('product_to_category') . ' WHERE `product_id` = ? ORDER BY `category_id`', array($product_id)) as $c) {
         $cats[] = (int)$c['category_id'];
+    }
+    $paths = array();
+    foreach ($cats as $cid) {
+        $paths[] = koppel_category_path($db, $cid, $lang);
     }
     $stores = array();
     foreach ($db->run('SELECT `store_id` FROM ' . $db->t('product_to_store') . ' WHERE `product_id` = ? ORDER BY `store_id`', array($product_id)) as $s) {
@@ -442,6 +462,7 @@ function koppel_product_state(KoppelDb $db, $schema, $product_id, $key_value, $l
         'status' => (int)$p['status'],
         'quantity' => (int)$p['quantity'],
         'category_ids' => $cats,
+        'categories' => $paths,
         'store_ids' => $stores,
         'keyword' => $k ? $k['keyword'] : null,
     );
@@ -532,6 +553,9 @@ function op_products_upsert(KoppelDb $db, $schema, $cfg, $req) {
                 $db->link->rollback();
             }
             error_log('koppel-bridge: products.upsert ' . $code . ': ' . $e->getMessage());
+            if (!$schema['transactions'] && !empty($GLOBALS['koppel_creating'])) {
+                koppel_remove_partial($db, $schema, (int)$GLOBALS['koppel_creating']);
+            }
             $out[] = array('code' => $code, 'error' => array('field' => '', 'message' => 'the database refused the product (see the web server error log)'));
         }
     }
@@ -600,18 +624,14 @@ function koppel_upsert_one(KoppelDb $db, $schema, $key, $code, $item, $langs, $d
         }
         $r = $db->run('INSERT INTO ' . $db->t('product') . ' SET ' . implode(', ', $cols), $params);
         $product_id = (int)$r['id'];
+        // Without transactions (MyISAM, 3.0): remembered so a failure part-way removes the rows.
+        $GLOBALS['koppel_creating'] = $product_id;
         if ($schema['product_code'] && $key === 'sku') {
             $db->run('INSERT INTO ' . $db->t('product_code') . " (`product_id`, `code`, `value`) VALUES (?, 'SKU', ?)", array($product_id, $code));
         }
         foreach ($langs as $lid => $lcode) {
             $n = isset($names[$lcode]) ? $names[$lcode] : $name;
             $db->run('INSERT INTO ' . $db->t('product_description') . ' (`product_id`, `language_id`, `name`, `description`, `tag`, `meta_title`, `meta_description`, `meta_keyword`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', array($product_id, $lid, $n, $description, '', $n, '', ''));
-        }
-        foreach ($stores as $sid) {
-            $db->run('INSERT INTO ' . $db->t('product_to_store') . ' (`product_id`, `store_id`) VALUES (?, ?)', array($product_id, $sid));
-            if (!$schema['master_id']) {
-                $db->run('INSERT INTO ' . $db->t('product_to_layout') . ' (`product_id`, `store_id`, `layout_id`) VALUES (?, ?, 0)', array($product_id, $sid));
-            }
         }
     } else {
         // Only the fields the item carries: a weight koppel does not know stays as the shop has it.
@@ -630,8 +650,10 @@ function koppel_upsert_one(KoppelDb $db, $schema, $key, $code, $item, $langs, $d
         foreach ($langs as $lid => $lcode) {
             $n = isset($names[$lcode]) ? $names[$lcode] : $name;
             $exists = $db->one('SELECT 1 FROM ' . $db->t('product_description') . ' WHERE `product_id` = ? AND `language_id` = ?', array($product_id, $lid));
-            if ($exists) {
+            if ($exists && isset($item['description'])) {
                 $db->run('UPDATE ' . $db->t('product_description') . ' SET `name` = ?, `description` = ? WHERE `product_id` = ? AND `language_id` = ?', array($n, $description, $product_id, $lid));
+            } elseif ($exists) {
+                $db->run('UPDATE ' . $db->t('product_description') . ' SET `name` = ? WHERE `product_id` = ? AND `language_id` = ?', array($n, $product_id, $lid));
             } else {
                 $db->run('INSERT INTO ' . $db->t('product_description') . ' (`product_id`, `language_id`, `name`, `description`, `tag`, `meta_title`, `meta_description`, `meta_keyword`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', array($product_id, $lid, $n, $description, '', $n, '', ''));
             }
@@ -649,7 +671,37 @@ function koppel_upsert_one(KoppelDb $db, $schema, $key, $code, $item, $langs, $d
     if ($keyword !== '') {
         koppel_write_keyword($db, $schema, $keyword, $product_id, $stores, array_keys($langs));
     }
+    if ($created) {
+        // The storefront lists a product only with a row per store: written last, so a product
+        // is never visible half-written.
+        foreach ($stores as $sid) {
+            if (!$schema['master_id']) {
+                $db->run('INSERT INTO ' . $db->t('product_to_layout') . ' (`product_id`, `store_id`, `layout_id`) VALUES (?, ?, 0)', array($product_id, $sid));
+            }
+            $db->run('INSERT INTO ' . $db->t('product_to_store') . ' (`product_id`, `store_id`) VALUES (?, ?)', array($product_id, $sid));
+        }
+    }
+    $GLOBALS['koppel_creating'] = 0;
     return array('code' => $code, 'product_id' => $product_id, 'created' => $created);
+}
+
+/** MyISAM: removes what a failed create wrote, so no half-written product stays behind. */
+function koppel_remove_partial(KoppelDb $db, $schema, $product_id) {
+    $GLOBALS['koppel_creating'] = 0;
+    $tables = array('product_to_store', 'product_to_layout', 'product_to_category', 'product_description', 'product');
+    if ($schema['product_code']) {
+        $tables[] = 'product_code';
+    }
+    foreach ($tables as $t) {
+        if ($t !== 'product_to_layout' || !$schema['master_id']) {
+            $db->run('DELETE FROM ' . $db->t($t) . ' WHERE `product_id` = ?', array($product_id));
+        }
+    }
+    if ($schema['seo_query']) {
+        $db->run('DELETE FROM ' . $db->t('seo_url') . ' WHERE `query` = ?', array('product_id=' . $product_id));
+    } else {
+        $db->run('DELETE FROM ' . $db->t('seo_url') . " WHERE `key` = 'product_id' AND `value` = ?", array((string)$product_id));
+    }
 }
 
 function koppel_setting_int(KoppelDb $db, $key, $default) {
@@ -962,7 +1014,15 @@ function op_customers_list(KoppelDb $db, $schema, $cfg, $req) {
     $countries = koppel_country_map($db, $schema);
     $utc = new DateTimeZone('UTC');
     if (!isset($req['after'])) {
+        // A change is stamped with the read's upper bound when it has one (koppel caps a read at
+        // the time its run started), so the read that finds a change also returns it.
         $now = (new DateTime('now', $utc))->format('Y-m-d H:i:s');
+        if (isset($req['until']) && is_string($req['until']) && $req['until'] !== '') {
+            $until = koppel_utc_to_local($req['until'], $utc);
+            if ($until < $now) {
+                $now = $until;
+            }
+        }
         $known = array();
         foreach ($db->run('SELECT `customer_id`, `fingerprint` FROM ' . $state) as $r) {
             $known[(int)$r['customer_id']] = $r['fingerprint'];

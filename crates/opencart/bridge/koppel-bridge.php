@@ -510,6 +510,40 @@ function op_products_get(KoppelDb $db, $schema, $cfg, $req) {
 }
 
 /**
+ * Read-only: runs every check products.upsert runs on each item (name, price, tax class,
+ * categories by name path, SEO keyword, duplicate codes) and returns what the shop holds now,
+ * so koppel's plan predicts the run record by record.
+ */
+function op_products_plan(KoppelDb $db, $schema, $cfg, $req) {
+    $key = koppel_key_field($req);
+    $langs = koppel_languages($db);
+    $lang = koppel_default_language($db);
+    $stores = array(0);
+    if (isset($req['store_ids']) && is_array($req['store_ids'])) {
+        $stores = array_values(array_unique(array_map('intval', $req['store_ids'])));
+    }
+    $out = array();
+    foreach (koppel_items($req) as $item) {
+        $code = is_array($item) ? koppel_str($item, 'code') : '';
+        try {
+            if ($code === '' || strlen($code) > 64) {
+                throw new KoppelRecordError('code', 'must be 1-64 characters');
+            }
+            $r = koppel_upsert_one($db, $schema, $key, $code, $item, $langs, $lang, $stores, true);
+            $wanted = isset($item['categories']) ? $r['category_ids'] : null;
+            if ($r['product_id']) {
+                $out[] = array('code' => $code, 'found' => true, 'product' => koppel_product_state($db, $schema, $r['product_id'], $code, $lang), 'category_ids' => $wanted);
+            } else {
+                $out[] = array('code' => $code, 'found' => false, 'category_ids' => $wanted);
+            }
+        } catch (KoppelRecordError $e) {
+            $out[] = array('code' => $code, 'found' => false, 'error' => array('field' => $e->field, 'message' => $e->getMessage()));
+        }
+    }
+    return array('items' => $out);
+}
+
+/**
  * Creates or updates products by SKU (or model). A create writes the rows OpenCart's admin writes
  * in addProduct (admin/model/catalog/product.php, 3.0 and 4.x): oc_product with every column the
  * admin form sets, oc_product_code 'SKU' (4.1), oc_product_description for every language,
@@ -562,7 +596,7 @@ function op_products_upsert(KoppelDb $db, $schema, $cfg, $req) {
     return array('items' => $out);
 }
 
-function koppel_upsert_one(KoppelDb $db, $schema, $key, $code, $item, $langs, $default_lang, $stores) {
+function koppel_upsert_one(KoppelDb $db, $schema, $key, $code, $item, $langs, $default_lang, $stores, $dry = false) {
     $name = koppel_str($item, 'name');
     if (trim($name) === '' || koppel_len($name) > 255) {
         throw new KoppelRecordError('name', 'must be 1-255 characters');
@@ -604,6 +638,10 @@ function koppel_upsert_one(KoppelDb $db, $schema, $key, $code, $item, $langs, $d
     $product_id = isset($found[$code]) ? $found[$code][0] : 0;
     if ($keyword !== '') {
         koppel_check_keyword($db, $schema, $keyword, $product_id, $stores, array_keys($langs));
+    }
+    if ($dry) {
+        // products.plan: every check above ran, nothing is written.
+        return array('product_id' => $product_id, 'category_ids' => array_values(array_unique($cat_ids)));
     }
     $created = false;
     if (!$product_id) {
@@ -1208,6 +1246,7 @@ function koppel_main() {
         $ops = array(
             'ping' => 'op_ping',
             'products.get' => 'op_products_get',
+            'products.plan' => 'op_products_plan',
             'products.upsert' => 'op_products_upsert',
             'stock.get' => 'op_stock_get',
             'stock.set' => 'op_stock_set',

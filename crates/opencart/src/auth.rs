@@ -27,7 +27,14 @@ pub fn canonical(method: &str, path_and_query: &str, timestamp: i64, nonce: &str
 }
 
 /// hex(HMAC-SHA256(secret, canonical)).
-pub fn sign(secret: &Secret, method: &str, path_and_query: &str, timestamp: i64, nonce: &str, body: &[u8]) -> String {
+pub fn sign(
+    secret: &Secret,
+    method: &str,
+    path_and_query: &str,
+    timestamp: i64,
+    nonce: &str,
+    body: &[u8],
+) -> String {
     // HMAC accepts keys of any length; new_from_slice cannot fail for Hmac<Sha256>.
     let mut mac = match Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) {
         Ok(m) => m,
@@ -90,7 +97,8 @@ impl AuthProvider for BridgeAuth {
             &body,
         );
         let h = request.headers_mut();
-        let value = |s: String| HeaderValue::from_str(&s).map_err(|e| Error::internal(format!("header: {e}")));
+        let value =
+            |s: String| HeaderValue::from_str(&s).map_err(|e| Error::internal(format!("header: {e}")));
         h.insert(TIMESTAMP_HEADER, value(ts.to_string())?);
         h.insert(NONCE_HEADER, value(n)?);
         h.insert(SIGNATURE_HEADER, value(sig)?);
@@ -107,14 +115,40 @@ mod tests {
         // computed with: printf 'POST\n/koppel-bridge.php?op=ping\n1700000000\nabcdefabcdefabcd\n<sha256 of {}>'
         //   | openssl dgst -sha256 -hmac 0123456789abcdef0123456789abcdef
         let s = Secret::new("0123456789abcdef0123456789abcdef");
-        let c = canonical("POST", "/koppel-bridge.php?op=ping", 1_700_000_000, "abcdefabcdefabcd", b"{}");
+        let c = canonical(
+            "POST",
+            "/koppel-bridge.php?op=ping",
+            1_700_000_000,
+            "abcdefabcdefabcd",
+            b"{}",
+        );
         assert_eq!(
             c,
             "POST\n/koppel-bridge.php?op=ping\n1700000000\nabcdefabcdefabcd\n44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
         );
-        let sig = sign(&s, "POST", "/koppel-bridge.php?op=ping", 1_700_000_000, "abcdefabcdefabcd", b"{}");
-        assert_eq!(sig, "cd803d4fe15046ecf4b4982dce03ee94af4a12c03c9afa2c0decbf27b870fded");
-        assert_ne!(sig, sign(&s, "POST", "/koppel-bridge.php?op=ping", 1_700_000_001, "abcdefabcdefabcd", b"{}"));
+        let sig = sign(
+            &s,
+            "POST",
+            "/koppel-bridge.php?op=ping",
+            1_700_000_000,
+            "abcdefabcdefabcd",
+            b"{}",
+        );
+        assert_eq!(
+            sig,
+            "cd803d4fe15046ecf4b4982dce03ee94af4a12c03c9afa2c0decbf27b870fded"
+        );
+        assert_ne!(
+            sig,
+            sign(
+                &s,
+                "POST",
+                "/koppel-bridge.php?op=ping",
+                1_700_000_001,
+                "abcdefabcdefabcd",
+                b"{}"
+            )
+        );
         assert_eq!(nonce().len(), 32);
         assert_ne!(nonce(), nonce());
     }

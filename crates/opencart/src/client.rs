@@ -36,7 +36,10 @@ pub fn classify(resp: &RawResponse) -> Error {
                  koppel-bridge.json and that this machine's clock is right (±300 s)"
             ),
         },
-        (_, "setup") => Error::config("bridge_url", format!("the bridge is not set up: {m} (see bridge/INSTALL.md)")),
+        (_, "setup") => Error::config(
+            "bridge_url",
+            format!("the bridge is not set up: {m} (see bridge/INSTALL.md)"),
+        ),
         (400 | 404 | 405 | 413, _) => Error::protocol(format!(
             "the bridge answered HTTP {}: {m} (is the bridge file the version koppel expects?)",
             resp.status
@@ -129,8 +132,31 @@ impl BridgeClient {
     }
 
     /// Current product state per code.
-    pub async fn products_get(&self, key: &str, codes: &[String], batch: usize) -> Result<Vec<ProductLookup>> {
-        self.batched("products.get", &json!({ "key": key }), codes, batch).await
+    pub async fn products_get(
+        &self,
+        key: &str,
+        codes: &[String],
+        batch: usize,
+    ) -> Result<Vec<ProductLookup>> {
+        self.batched("products.get", &json!({ "key": key }), codes, batch)
+            .await
+    }
+
+    /// Every check of an upsert without writing, and the current state per item.
+    pub async fn products_plan(
+        &self,
+        key: &str,
+        store_ids: &[u32],
+        items: &[UpsertItem],
+        batch: usize,
+    ) -> Result<Vec<ProductLookup>> {
+        self.batched(
+            "products.plan",
+            &json!({ "key": key, "store_ids": store_ids }),
+            items,
+            batch,
+        )
+        .await
     }
 
     /// Creates or updates products.
@@ -152,16 +178,23 @@ impl BridgeClient {
 
     /// Current quantities per code.
     pub async fn stock_get(&self, key: &str, codes: &[String], batch: usize) -> Result<Vec<StockLookup>> {
-        self.batched("stock.get", &json!({ "key": key }), codes, batch).await
+        self.batched("stock.get", &json!({ "key": key }), codes, batch)
+            .await
     }
 
     /// Sets quantities: `(code, quantity)`.
-    pub async fn stock_set(&self, key: &str, items: &[(String, i64)], batch: usize) -> Result<Vec<WriteAnswer>> {
+    pub async fn stock_set(
+        &self,
+        key: &str,
+        items: &[(String, i64)],
+        batch: usize,
+    ) -> Result<Vec<WriteAnswer>> {
         let items: Vec<Value> = items
             .iter()
             .map(|(c, q)| json!({ "code": c, "quantity": q }))
             .collect();
-        self.batched("stock.set", &json!({ "key": key }), &items, batch).await
+        self.batched("stock.set", &json!({ "key": key }), &items, batch)
+            .await
     }
 
     /// One page of a keyset-paged list (`orders.list`, `customers.list`): records after `after`

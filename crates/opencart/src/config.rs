@@ -227,7 +227,10 @@ impl Config {
             ));
         }
         if self.store_ids.is_empty() {
-            return Err(Error::config("store_ids", "list at least one store (0 = default)"));
+            return Err(Error::config(
+                "store_ids",
+                "list at least one store (0 = default)",
+            ));
         }
         if self.products.tax_classes.is_empty() {
             return Err(Error::config(
@@ -248,7 +251,10 @@ impl Config {
                 return Err(Error::config(format!("{path}.comment"), "must not be empty"));
             }
             if note.status == Some(0) {
-                return Err(Error::config(format!("{path}.status"), "must be an order_status_id > 0"));
+                return Err(Error::config(
+                    format!("{path}.status"),
+                    "must be an order_status_id > 0",
+                ));
             }
         }
         Ok(())

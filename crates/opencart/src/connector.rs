@@ -10,8 +10,8 @@ use koppel_core::http::StatsSnapshot;
 use koppel_core::paging::Keyset;
 use koppel_core::{
     CheckReport, Connector, Customer, Dependency, Endpoints, Error, FieldChange, OpenAmount, Order, Page,
-    PaymentStatus, Prepared, Product, ReadRequest, Record, Rejection, Result, Sink, Source, StockLevel, Verdict,
-    WriteItem, WriteOutcome,
+    PaymentStatus, Prepared, Product, ReadRequest, Record, Rejection, Result, Sink, Source, StockLevel,
+    Verdict, WriteItem, WriteOutcome,
 };
 use serde_json::{json, Value};
 
@@ -132,7 +132,10 @@ impl OpenCartShop {
     pub async fn check(&self) -> Result<CheckReport> {
         let p = self.client.ping().await.map_err(|e| match e {
             Error::Transient { message, .. } | Error::Protocol { message } => Error::Transient {
-                message: format!("the bridge at {} does not answer as expected: {message}", self.cfg.bridge_url),
+                message: format!(
+                    "the bridge at {} does not answer as expected: {message}",
+                    self.cfg.bridge_url
+                ),
                 retry_after: None,
             },
             other => other,
@@ -193,7 +196,11 @@ impl OpenCartShop {
         let next = if page.more {
             match page.items.last().and_then(|v| keyset_of(v, id_key, time_key)) {
                 Some(k) => Some(k.encode()),
-                None => return Err(Error::protocol(format!("{op}: the last {noun} of a page has no {id_key}"))),
+                None => {
+                    return Err(Error::protocol(format!(
+                        "{op}: the last {noun} of a page has no {id_key}"
+                    )))
+                }
             }
         } else {
             None
@@ -216,9 +223,13 @@ impl OpenCartShop {
             .iter()
             .map(|i| mapping::upsert_item(&i.record, &self.products))
             .collect();
-        let codes: Vec<String> = mapped.iter().flatten().map(|u| u.code.clone()).collect();
+        let send: Vec<UpsertItem> = mapped.iter().flatten().cloned().collect();
         let batch = self.cfg.products.batch_size as usize;
-        let found = match self.client.products_get(self.key(), &codes, batch).await {
+        let found = match self
+            .client
+            .products_plan(self.key(), &self.cfg.store_ids, &send, batch)
+            .await
+        {
             Ok(f) => f,
             Err(e) => return items.iter().map(|_| Err(e.clone())).collect(),
         };
@@ -244,7 +255,7 @@ impl OpenCartShop {
             let p = match (have.found, &have.product) {
                 (false, _) => Prepared::create(serde_json::to_value(&want).ok()).with_carry(want),
                 (true, Some(cur)) => {
-                    let changes = mapping::product_changes(cur, &want);
+                    let changes = mapping::product_changes(cur, &want, have.category_ids.as_deref());
                     let id = cur.product_id.to_string();
                     if changes.is_empty() {
                         Prepared::unchanged(id)
@@ -253,7 +264,9 @@ impl OpenCartShop {
                     }
                 }
                 (true, None) => {
-                    out.push(Err(Error::protocol(format!("products.get: {label} found without its state"))));
+                    out.push(Err(Error::protocol(format!(
+                        "products.get: {label} found without its state"
+                    ))));
                     continue;
                 }
             };
@@ -262,7 +275,11 @@ impl OpenCartShop {
         out
     }
 
-    async fn apply_products(&self, items: &[WriteItem<Product>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+    async fn apply_products(
+        &self,
+        items: &[WriteItem<Product>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         let mut out: Vec<Option<Result<WriteOutcome>>> = vec![None; items.len()];
         let mut send = Vec::new();
         let mut at = Vec::new();
@@ -298,7 +315,9 @@ impl OpenCartShop {
                             (None, Some(id)) => Ok(WriteOutcome::Updated {
                                 target_id: id.to_string(),
                             }),
-                            (None, None) => Err(Error::protocol(format!("products.upsert: {label} without product_id"))),
+                            (None, None) => Err(Error::protocol(format!(
+                                "products.upsert: {label} without product_id"
+                            ))),
                         });
                     }
                 }
@@ -353,7 +372,11 @@ impl OpenCartShop {
                     return Err(Error::rejected(
                         label,
                         Some("sku"),
-                        format!("no product with {} {} in the shop yet", self.key(), item.record.sku),
+                        format!(
+                            "no product with {} {} in the shop yet",
+                            self.key(),
+                            item.record.sku
+                        ),
                     ));
                 };
                 let id = id.to_string();
@@ -374,7 +397,11 @@ impl OpenCartShop {
             .collect()
     }
 
-    async fn apply_stock(&self, items: &[WriteItem<StockLevel>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+    async fn apply_stock(
+        &self,
+        items: &[WriteItem<StockLevel>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         let mut out: Vec<Option<Result<WriteOutcome>>> = vec![None; items.len()];
         let mut send = Vec::new();
         let mut at = Vec::new();
@@ -406,7 +433,9 @@ impl OpenCartShop {
                             (None, Some(id)) => Ok(WriteOutcome::Updated {
                                 target_id: id.to_string(),
                             }),
-                            (None, None) => Err(Error::protocol(format!("stock.set: {label} without product_id"))),
+                            (None, None) => {
+                                Err(Error::protocol(format!("stock.set: {label} without product_id")))
+                            }
                         });
                     }
                 }
@@ -428,7 +457,11 @@ impl OpenCartShop {
     /// nothing to write (an unpaid invoice).
     async fn prepare_history(
         &self,
-        entries: Vec<(String, String, std::result::Result<Option<HistoryItem>, Rejection>)>,
+        entries: Vec<(
+            String,
+            String,
+            std::result::Result<Option<HistoryItem>, Rejection>,
+        )>,
     ) -> Vec<Result<Prepared>> {
         let mut ask = Vec::new();
         let mut parsed = Vec::with_capacity(entries.len());
@@ -462,7 +495,11 @@ impl OpenCartShop {
                     .next()
                     .ok_or_else(|| Error::protocol("history.check: fewer answers than asked"))?;
                 if !have.found || have.order_status_id == Some(0) {
-                    return Err(Error::rejected(label, Some("order_number"), format!("no confirmed order {id} in the shop")));
+                    return Err(Error::rejected(
+                        label,
+                        Some("order_number"),
+                        format!("no confirmed order {id} in the shop"),
+                    ));
                 }
                 let entry = entry.map_err(Error::Rejected)?;
                 let target = id.to_string();
@@ -562,7 +599,11 @@ impl OpenCartShop {
             &r.invoice_amount.to_string(),
             &due,
         );
-        let marker = format!("[koppel:open:{}:{}]", r.invoice_number, r.open_amount.amount.normalize());
+        let marker = format!(
+            "[koppel:open:{}:{}]",
+            r.invoice_number,
+            r.open_amount.amount.normalize()
+        );
         Self::history_entry(&r.order_number, comment, marker, self.cfg.open_amounts.status)
     }
 
@@ -579,7 +620,11 @@ impl OpenCartShop {
             &r.paid_amount.to_string(),
             "",
         );
-        let marker = format!("[koppel:paid:{}:{}]", r.invoice_number, r.paid_amount.amount.normalize());
+        let marker = format!(
+            "[koppel:paid:{}:{}]",
+            r.invoice_number,
+            r.paid_amount.amount.normalize()
+        );
         Self::history_entry(&r.order_number, comment, marker, self.cfg.payments.status)
     }
 }
@@ -636,8 +681,9 @@ impl Source<Order> for OpenCartShop {
             self.cfg.orders.page_size,
             ("order", "order_id", "date_modified"),
             |v| {
-                let w: WireOrder = serde_json::from_value(v)
-                    .map_err(|e| Rejection::new("", None, format!("unreadable order from the bridge: {e}")))?;
+                let w: WireOrder = serde_json::from_value(v).map_err(|e| {
+                    Rejection::new("", None, format!("unreadable order from the bridge: {e}"))
+                })?;
                 mapping::order(&w, &self.orders)
             },
         )
@@ -655,8 +701,9 @@ impl Source<Customer> for OpenCartShop {
             self.cfg.customers.page_size,
             ("customer", "customer_id", "changed_at"),
             |v| {
-                let w: WireCustomer = serde_json::from_value(v)
-                    .map_err(|e| Rejection::new("", None, format!("unreadable customer from the bridge: {e}")))?;
+                let w: WireCustomer = serde_json::from_value(v).map_err(|e| {
+                    Rejection::new("", None, format!("unreadable customer from the bridge: {e}"))
+                })?;
                 mapping::customer(&w)
             },
         )
@@ -696,7 +743,11 @@ impl Sink<StockLevel> for OpenCartShop {
     async fn prepare(&self, items: &[WriteItem<StockLevel>]) -> Vec<Result<Prepared>> {
         self.prepare_stock(items).await
     }
-    async fn apply(&self, items: &[WriteItem<StockLevel>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+    async fn apply(
+        &self,
+        items: &[WriteItem<StockLevel>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         self.apply_stock(items, prepared).await
     }
     async fn write_batch(&self, items: &[WriteItem<StockLevel>]) -> Vec<Result<WriteOutcome>> {
@@ -719,11 +770,21 @@ impl Sink<OpenAmount> for OpenCartShop {
     async fn prepare(&self, items: &[WriteItem<OpenAmount>]) -> Vec<Result<Prepared>> {
         let entries = items
             .iter()
-            .map(|i| (i.record.label(), i.record.order_number.clone(), self.open_amount_entry(&i.record)))
+            .map(|i| {
+                (
+                    i.record.label(),
+                    i.record.order_number.clone(),
+                    self.open_amount_entry(&i.record),
+                )
+            })
             .collect();
         self.prepare_history(entries).await
     }
-    async fn apply(&self, items: &[WriteItem<OpenAmount>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+    async fn apply(
+        &self,
+        items: &[WriteItem<OpenAmount>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         self.apply_history(items.iter().map(|i| i.record.label()).collect(), prepared)
             .await
     }
@@ -743,11 +804,21 @@ impl Sink<PaymentStatus> for OpenCartShop {
     async fn prepare(&self, items: &[WriteItem<PaymentStatus>]) -> Vec<Result<Prepared>> {
         let entries = items
             .iter()
-            .map(|i| (i.record.label(), i.record.order_number.clone(), self.payment_entry(&i.record)))
+            .map(|i| {
+                (
+                    i.record.label(),
+                    i.record.order_number.clone(),
+                    self.payment_entry(&i.record),
+                )
+            })
             .collect();
         self.prepare_history(entries).await
     }
-    async fn apply(&self, items: &[WriteItem<PaymentStatus>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+    async fn apply(
+        &self,
+        items: &[WriteItem<PaymentStatus>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         self.apply_history(items.iter().map(|i| i.record.label()).collect(), prepared)
             .await
     }

@@ -10,11 +10,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use koppel_core::{
-    Address, Charge, CountryCode, Currency, Customer, FieldChange, Order, OrderLine,
-    Product, Record, Rejection, Sku, TaxMode, VatRounding,
-};
 use koppel_core::model::{convert_tax_mode, round_money};
+use koppel_core::{
+    Address, Charge, CountryCode, Currency, Customer, FieldChange, Order, OrderLine, Product, Record,
+    Rejection, Sku, TaxMode, VatRounding,
+};
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -32,7 +32,10 @@ pub struct OrderRules {
 }
 
 fn text(v: &Option<String>) -> Option<String> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// An order address as a canonical address; `None` when it has no street, city or country.
@@ -41,7 +44,10 @@ pub fn address(a: &WireAddress, phone: Option<String>) -> Address {
         first_name: text(&a.firstname),
         last_name: text(&a.lastname),
         company: text(&a.company),
-        street: [text(&a.address_1), text(&a.address_2)].into_iter().flatten().collect(),
+        street: [text(&a.address_1), text(&a.address_2)]
+            .into_iter()
+            .flatten()
+            .collect(),
         postcode: text(&a.postcode).unwrap_or_default(),
         city: text(&a.city).unwrap_or_default(),
         region: text(&a.zone),
@@ -75,7 +81,11 @@ pub fn split_unit_tax(price: Decimal, tax: Decimal, rates: &[WireTaxRate]) -> Op
 }
 
 fn line_sku(l: &WireLine, rules: &OrderRules) -> Option<Sku> {
-    let primary = if rules.key_is_model { &l.product_model } else { &l.sku };
+    let primary = if rules.key_is_model {
+        &l.product_model
+    } else {
+        &l.sku
+    };
     if let Some(s) = text(primary) {
         return Sku::new(s).ok();
     }
@@ -101,13 +111,38 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
     let billing = match (&w.payment_address, &shipping) {
         (Some(p), _) => address(p, phone.clone()),
         (None, Some(s)) => s.clone(),
-        (None, None) => return Err(fail("billing", "the order has neither a payment nor a shipping address".into())),
+        (None, None) => {
+            return Err(fail(
+                "billing",
+                "the order has neither a payment nor a shipping address".into(),
+            ))
+        }
     };
     let mut lines = Vec::with_capacity(w.lines.len());
     let mut line_vat_exact = Decimal::ZERO;
     let mut fixed_total = Decimal::ZERO;
     for (i, l) in w.lines.iter().enumerate() {
         let qty = Decimal::from(l.quantity);
+        let sku = line_sku(l, rules);
+        if sku.is_none() {
+            return Err(fail(
+                &format!("lines[{i}].sku"),
+                match l.product_id.filter(|_| l.product_model.is_some()) {
+                    Some(p) => format!(
+                        "product {p} has no SKU{}",
+                        if rules.sku_fallback_model {
+                            " and no model"
+                        } else {
+                            " (sku_fallback_model is off)"
+                        }
+                    ),
+                    None => format!(
+                        "the product of {:?} is no longer in the shop and the line has no model",
+                        l.name.as_deref().unwrap_or("")
+                    ),
+                },
+            ));
+        }
         let rates: &[WireTaxRate] = l
             .tax_class_id
             .and_then(|c| w.tax_rates.get(&c.to_string()))
@@ -127,7 +162,7 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
         fixed_total += fixed * qty;
         let unit_price = l.price + fixed;
         lines.push(OrderLine {
-            sku: line_sku(l, rules),
+            sku,
             name: text(&l.name).unwrap_or_default(),
             quantity: qty,
             unit_price,
@@ -146,7 +181,8 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
     let charge = |description: String, amount: Decimal, tax: Decimal| Charge {
         description,
         amount,
-        vat_percentage: (!amount.is_zero()).then(|| (tax / amount * Decimal::ONE_HUNDRED).round_dp(2).normalize()),
+        vat_percentage: (!amount.is_zero())
+            .then(|| (tax / amount * Decimal::ONE_HUNDRED).round_dp(2).normalize()),
         tax: Some(round_money(tax, 2)),
     };
     let shipping_title = w
@@ -169,13 +205,21 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
     };
     // Coupons, vouchers, reward points and store credit are negative rows: a discount.
     let discount = -(sum("coupon") + sum("voucher") + sum("reward") + sum("credit"));
-    let grand_total = w.totals.iter().find(|t| t.code == "total").map(|t| t.value).unwrap_or(w.total);
+    let grand_total = w
+        .totals
+        .iter()
+        .find(|t| t.code == "total")
+        .map(|t| t.value)
+        .unwrap_or(w.total);
     let email = text(&w.email);
     let customer = Customer {
         key: if w.customer_id > 0 {
             w.customer_id.to_string()
         } else {
-            format!("guest:{}", email.clone().unwrap_or_else(|| format!("order-{}", w.order_id)))
+            format!(
+                "guest:{}",
+                email.clone().unwrap_or_else(|| format!("order-{}", w.order_id))
+            )
         },
         email,
         first_name: text(&w.firstname),
@@ -208,7 +252,10 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
         shipping_cost,
         payment_cost,
         discount: discount.max(Decimal::ZERO),
-        payment_method: w.payment_method.as_ref().and_then(|m| text(&m.code).or_else(|| text(&m.name))),
+        payment_method: w
+            .payment_method
+            .as_ref()
+            .and_then(|m| text(&m.code).or_else(|| text(&m.name))),
         grand_total,
         tax_total: round_money(vat_total, 2),
         vat_rounding: VatRounding::PerUnit,
@@ -273,7 +320,11 @@ pub fn upsert_item(p: &Product, rules: &ProductRules) -> Result<UpsertItem, Reje
     p.validate().map_err(Rejection::from)?;
     let label = p.label();
     let Some(vat) = &p.vat else {
-        return Err(Rejection::new(label, Some("vat"), "the article has no VAT rate, OpenCart needs a tax class"));
+        return Err(Rejection::new(
+            label,
+            Some("vat"),
+            "the article has no VAT rate, OpenCart needs a tax class",
+        ));
     };
     let key = vat.percentage.normalize().to_string();
     let Some(class) = rules.tax_classes.get(&key) else {
@@ -298,9 +349,15 @@ pub fn upsert_item(p: &Product, rules: &ProductRules) -> Result<UpsertItem, Reje
     })
 }
 
-/// The fields of `want` that differ from what the shop holds. Categories compare as sets of
-/// paths (a product may be in more categories than koppel gives it: only missing ones count).
-pub fn product_changes(have: &ShopProduct, want: &UpsertItem) -> Vec<FieldChange> {
+/// The fields of `want` that differ from what the shop holds. Categories compare as the ids
+/// the bridge resolved the item's name paths to (`wanted_categories`; names may be in another
+/// language than the shop's default); a product may be in more categories than koppel gives
+/// it: only missing ones count.
+pub fn product_changes(
+    have: &ShopProduct,
+    want: &UpsertItem,
+    wanted_categories: Option<&[u64]>,
+) -> Vec<FieldChange> {
     let mut out = Vec::new();
     let mut diff = |path: &str, before: serde_json::Value, after: serde_json::Value| {
         if before != after {
@@ -320,13 +377,21 @@ pub fn product_changes(have: &ShopProduct, want: &UpsertItem) -> Vec<FieldChange
     );
     diff("tax_class_id", json!(have.tax_class_id), json!(want.tax_class_id));
     if let Some(w) = &want.weight {
-        diff("weight", json!(have.weight.map(|p| p.normalize().to_string())), json!(dec(w)));
-        diff("weight_class_id", json!(have.weight_class_id), json!(want.weight_class_id));
+        diff(
+            "weight",
+            json!(have.weight.map(|p| p.normalize().to_string())),
+            json!(dec(w)),
+        );
+        diff(
+            "weight_class_id",
+            json!(have.weight_class_id),
+            json!(want.weight_class_id),
+        );
     }
     diff("status", json!(have.status == 1), json!(want.status));
-    if let Some(cats) = &want.categories {
-        let held: BTreeSet<&Vec<String>> = have.categories.iter().collect();
-        if cats.iter().any(|c| !held.contains(c)) {
+    if let (Some(cats), Some(ids)) = (&want.categories, wanted_categories) {
+        let held: BTreeSet<&u64> = have.category_ids.iter().collect();
+        if ids.iter().any(|c| !held.contains(c)) {
             diff("categories", json!(have.categories), json!(cats));
         }
     }
@@ -380,7 +445,10 @@ mod tests {
     #[test]
     fn unit_tax_splits_into_vat_and_fixed_amounts() {
         let eco = [rate("F", dec!(2), 3), rate("P", dec!(21), 3)];
-        assert_eq!(split_unit_tax(dec!(100), dec!(23), &eco), Some((dec!(21), dec!(2))));
+        assert_eq!(
+            split_unit_tax(dec!(100), dec!(23), &eco),
+            Some((dec!(21), dec!(2)))
+        );
         // the per-unit tax OpenCart stored with 4 decimals: 4.5 x 9 % = 0.405
         assert_eq!(
             split_unit_tax(dec!(4.5), dec!(0.405), &[rate("P", dec!(9), 3)]),
@@ -390,17 +458,26 @@ mod tests {
         assert!(split_unit_tax(dec!(8.2645), dec!(1.7355), &[rate("P", dec!(21), 3)]).is_some());
         // two zones: the one whose rates give the stored tax
         let zones = [rate("P", dec!(21), 3), rate("P", dec!(19), 4)];
-        assert_eq!(split_unit_tax(dec!(10), dec!(1.9), &zones), Some((dec!(19), dec!(0))));
+        assert_eq!(
+            split_unit_tax(dec!(10), dec!(1.9), &zones),
+            Some((dec!(19), dec!(0)))
+        );
         assert_eq!(split_unit_tax(dec!(10), dec!(1.5), &zones), None);
         assert_eq!(split_unit_tax(dec!(10), dec!(0), &[]), Some((dec!(0), dec!(0))));
     }
 
     #[test]
     fn keywords_and_units() {
-        assert_eq!(keyword("Koffie Bonen 1kg!", "KOF-001"), "koffie-bonen-1kg-kof-001");
+        assert_eq!(
+            keyword("Koffie Bonen 1kg!", "KOF-001"),
+            "koffie-bonen-1kg-kof-001"
+        );
         assert_eq!(whole_units("stock A", dec!(7)).unwrap(), 7);
         assert_eq!(whole_units("stock A", dec!(7.00)).unwrap(), 7);
         assert_eq!(whole_units("stock A", dec!(-3)).unwrap(), -3);
-        assert_eq!(whole_units("stock A", dec!(1.5)).unwrap_err().field.as_deref(), Some("quantity"));
+        assert_eq!(
+            whole_units("stock A", dec!(1.5)).unwrap_err().field.as_deref(),
+            Some("quantity")
+        );
     }
 }

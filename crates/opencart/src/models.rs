@@ -90,6 +90,9 @@ pub struct ProductLookup {
     /// E.g. two products with the same SKU.
     #[serde(default)]
     pub error: Option<ItemError>,
+    /// `products.plan`: the categories the item's name paths resolve to.
+    #[serde(default)]
+    pub category_ids: Option<Vec<u64>>,
 }
 
 /// What the shop holds for a product (default language).
@@ -118,7 +121,10 @@ pub struct ShopProduct {
     /// Stock.
     #[serde(default)]
     pub quantity: i64,
-    /// Category name paths.
+    /// Category ids.
+    #[serde(default)]
+    pub category_ids: Vec<u64>,
+    /// Category name paths (default language).
     #[serde(default)]
     pub categories: Vec<Vec<String>>,
     /// Stores.

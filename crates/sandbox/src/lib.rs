@@ -6,5 +6,6 @@
 
 pub mod control;
 pub mod magento;
+pub mod opencart;
 pub mod seed;
 pub mod snelstart;

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use common::{available, raw, Shop, SECRET, VERSIONS};
 use koppel_core::paging::Keyset;
 use koppel_core::{
-    Connector, ConnectorContext, Money, OpenAmount, Order, PaymentStatus, Product, ReadRequest, Sink, Sku,
-    Source, StockLevel, TaxMode, VatKind, VatRate, VatRounding, Verdict, WriteItem, WriteOutcome,
+    Connector, ConnectorContext, Money, OpenAmount, Order, PaymentStatus, Product, ReadRequest, Sku, Source,
+    StockLevel, TaxMode, VatKind, VatRate, VatRounding, Verdict, WriteItem, WriteOutcome,
 };
 use koppel_opencart::auth;
 use rust_decimal_macros::dec;

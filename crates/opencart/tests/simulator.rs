@@ -59,6 +59,12 @@ async fn opencart_connector_conforms() {
     });
     let mut bad = good.clone();
     bad["secret"] = "a-wrong-secret-of-enough-length-000000".into();
+    // the config the sandbox hands to koppel is one the connector accepts
+    let mut generated: serde_json::Value =
+        toml::from_str(&koppel_sandbox::opencart::shop_config(&sim.base_url())).unwrap();
+    assert_eq!(generated["bridge_url"], good["bridge_url"]);
+    generated["http"] = good["http"].clone();
+    koppel_opencart::validate(&generated).unwrap();
 
     let c = koppel_opencart::factory(good.clone(), &ConnectorContext::default()).unwrap();
     let page = c

@@ -77,3 +77,19 @@ pub async fn start(addr: SocketAddr, opts: OpenCartOptions) -> std::io::Result<R
     let router = api::router(app, control.clone()).merge(control::routes(control.clone(), reset));
     control::serve(router, addr, control).await
 }
+
+/// The body of a `[pairs.shop]` table (without `type`) pointing the opencart connector at a
+/// simulator at `base_url`, in the shape of the connector's example config. For the runner's
+/// simulator registration (`ShopSimulator::config`).
+pub fn shop_config(base_url: &str) -> String {
+    format!(
+        "bridge_url = \"{base_url}/koppel-bridge.php\"\n\
+         # the simulator's public sandbox secret, not a secret\n\
+         secret = \"{SECRET}\"\n\
+         key = \"sku\"\n\n\
+         [products]\n\
+         tax_classes = {{ \"21\" = {TAX_CLASS_HIGH}, \"9\" = {TAX_CLASS_LOW}, \"0\" = 0 }}\n\n\
+         [orders]\n\
+         statuses = [2, 3, 5]\n"
+    )
+}

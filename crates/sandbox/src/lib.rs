@@ -6,6 +6,7 @@
 
 pub mod control;
 pub mod magento;
+pub mod opencart;
 pub mod prestashop;
 pub mod registry;
 pub mod seed;

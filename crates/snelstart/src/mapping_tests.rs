@@ -546,6 +546,9 @@ fn order() -> Order {
         grand_total: dec!(44.50),
         tax_total: dec!(0),
         vat_rounding: Default::default(),
+        replaces: Vec::new(),
+        cancelled: false,
+        note: None,
     }
 }
 

@@ -106,6 +106,9 @@ pub fn order(number: &str, customer_key: &str, code: &str, modified: Option<Date
         grand_total: price,
         tax_total: Decimal::new(210, 2),
         vat_rounding: Default::default(),
+        replaces: Vec::new(),
+        cancelled: false,
+        note: None,
     }
 }
 

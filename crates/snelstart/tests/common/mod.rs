@@ -287,6 +287,9 @@ pub fn shop_order(number: &str, setup: &OrderSetup, lines: &[(&str, i64)]) -> Or
         grand_total: grand,
         tax_total: Decimal::ZERO,
         vat_rounding: Default::default(),
+        replaces: Vec::new(),
+        cancelled: false,
+        note: None,
     }
 }
 

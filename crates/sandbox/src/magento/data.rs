@@ -155,7 +155,12 @@ pub struct Shop {
     pub next_product_id: u64,
     /// Legacy stock items by product id.
     pub stock: BTreeMap<u64, StockItem>,
-    /// MSI source items of sources other than `default`: (sku, source_code) -> (quantity, status).
+    /// MSI source items not backed by a legacy stock item: (sku, source_code) -> (quantity,
+    /// status). On a single-source shop the `default` source item of a product *is* its legacy
+    /// stock item (Magento keeps `cataloginventory_stock_item` and the default source's
+    /// `inventory_source_item` row in sync, and `inventory_source_item` is unique on
+    /// `(source_code, sku)`), so a `default` row lives here only while no product has the SKU;
+    /// see [`Shop::set_source_item`].
     pub source_items: BTreeMap<(String, String), (Decimal, i64)>,
     /// MSI sources.
     pub sources: Vec<Source>,
@@ -1179,6 +1184,35 @@ impl Shop {
             );
             self.orders.insert(id, Value::Object(m));
         }
+    }
+
+    /// Saves one source item as MSI's `SourceItemsSaveInterface` does: the row is unique on
+    /// `(source_code, sku)` (SKUs compared case-insensitively, as MySQL does); the `default`
+    /// source of an existing product writes its legacy stock item, the same row.
+    pub fn set_source_item(&mut self, sku: &str, code: &str, qty: Decimal, status: i64) {
+        let product = self.product_by_sku(sku).map(|p| (p.id, p.sku.clone()));
+        if code == "default" {
+            if let Some(s) = product.as_ref().and_then(|(id, _)| self.stock.get_mut(id)) {
+                s.qty = qty;
+                s.is_in_stock = status == 1;
+                return;
+            }
+        }
+        self.source_items
+            .retain(|(k, c), _| !(c == code && k.eq_ignore_ascii_case(sku)));
+        let key_sku = product.map(|(_, s)| s).unwrap_or_else(|| sku.to_owned());
+        self.source_items.insert((key_sku, code.to_owned()), (qty, status));
+    }
+
+    /// Removes and returns the `default` source item of a SKU that has no product yet, so the
+    /// product's new legacy stock item takes it over (one row, not two).
+    pub fn take_default_source_item(&mut self, sku: &str) -> Option<(Decimal, i64)> {
+        let key = self
+            .source_items
+            .keys()
+            .find(|(k, c)| c == "default" && k.eq_ignore_ascii_case(sku))
+            .cloned()?;
+        self.source_items.remove(&key)
     }
 
     /// The product with this SKU (case-insensitive, as MySQL compares).

@@ -625,12 +625,18 @@ pub fn shipping_vat(excl: Decimal, tax: Decimal, lines: &[OrderLine]) -> Option<
     rates.sort();
     rates.dedup();
     let cent = Decimal::new(1, 2);
+    let explains = |r: &Decimal| (excl * r / Decimal::ONE_HUNDRED - tax).abs() <= cent;
+    let ratio = tax / excl * Decimal::ONE_HUNDRED;
+    // the shipping tax class's rate need not be a line's (only 9 % articles, 21 % shipping):
+    // a whole percentage that explains the tax comes next
+    let whole = round_money(ratio, 0);
     rates
         .into_iter()
         .rev()
-        .find(|r| (excl * r / Decimal::ONE_HUNDRED - tax).abs() <= cent)
+        .find(explains)
         .map(|r| r.normalize())
-        .or_else(|| Some(round_money(tax / excl * Decimal::ONE_HUNDRED, 2)))
+        .or_else(|| explains(&whole).then_some(whole))
+        .or_else(|| Some(round_money(ratio, 2)))
 }
 
 /// Maps a registered customer; the default billing and shipping addresses come along.
@@ -1475,6 +1481,8 @@ mod tests {
             Some(dec!(5.50))
         );
         assert_eq!(shipping_vat(dec!(0), dec!(0), &[]), None);
+        // only 9 % lines, 21 % shipping: 0.86 / 4.09 is 21.03 %, but 21 % explains it
+        assert_eq!(shipping_vat(dec!(4.09), dec!(0.86), &[line(dec!(9))]), Some(dec!(21)));
         assert_eq!(shipping_vat(dec!(5), dec!(0), &[]), Some(dec!(0)));
     }
 

@@ -909,9 +909,9 @@ impl Shop {
         // a fixed-price bundle is an article of its own in the accounting (the seed article
         // after the ones the shop holds as simples)
         let seed_articles = seed::articles(cfg);
-        let fixed_bundle_sku = seed_articles
+        let fixed_bundle = seed_articles
             .get(seed_articles.len().div_ceil(10))
-            .map(|a| a.sku.clone());
+            .map(|a| (a.sku.clone(), a.vat.percentage()));
         let mut edit_source: Option<(Vec<LineSpec>, bool, usize)> = None;
         let mut item_id = 1u64;
         let base = at(2025, 3, 3, 8);
@@ -1064,8 +1064,8 @@ impl Shop {
                     bundle: Some(Bundle::Dynamic(children)),
                 }];
             }
-            if let (true, Some(sku)) = (Some(o) == bundle_fixed, &fixed_bundle_sku) {
-                let rate = Decimal::from(21);
+            if let (true, Some((sku, rate))) = (Some(o) == bundle_fixed, &fixed_bundle) {
+                let rate = *rate;
                 specs = vec![LineSpec {
                     sku: Some(sku.clone()),
                     name: "Geschenkset (vaste prijs)".into(),

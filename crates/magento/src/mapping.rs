@@ -148,11 +148,16 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
             .transpose()
     };
     let order_currency = code(&o.order_currency_code, "currency")?.unwrap_or_else(Currency::eur);
-    let base_currency = code(&o.base_currency_code, "base_currency_code")?.unwrap_or_else(|| order_currency.clone());
+    let base_currency =
+        code(&o.base_currency_code, "base_currency_code")?.unwrap_or_else(|| order_currency.clone());
     // Book the base amounts when the base currency is EUR (the administration's); an order
     // placed in EUR in a shop with another base currency is booked in its own amounts.
     let use_base = base_currency == Currency::eur() && order_currency != base_currency;
-    let currency = if use_base { base_currency.clone() } else { order_currency.clone() };
+    let currency = if use_base {
+        base_currency.clone()
+    } else {
+        order_currency.clone()
+    };
     let pick = Pick {
         base: use_base,
         record: rec,
@@ -192,7 +197,13 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
             .ok_or_else(|| reject(&field("quantity"), "missing".into()))?;
         let at = format!("items[{i}]");
         let row = RowAmounts::of(item, &pick, &at, quantity)?;
-        rows.push((sku, text(&item.name).unwrap_or_default(), quantity, item.tax_percent, row));
+        rows.push((
+            sku,
+            text(&item.name).unwrap_or_default(),
+            quantity,
+            item.tax_percent,
+            row,
+        ));
     }
 
     let totals = Totals::of(o, &pick)?;
@@ -216,7 +227,7 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
         .collect();
 
     // an order-level discount covers the shipping discount too
-    let ship_excl = if reading == Reading::OrderDiscount {
+    let ship_excl = if reading == Reading::OrderLevel {
         totals.shipping
     } else {
         totals.shipping_net_excl()
@@ -233,7 +244,7 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
         tax: Some(totals.shipping_tax),
     });
     let discount = match reading {
-        Reading::OrderDiscount => {
+        Reading::OrderLevel => {
             if incl {
                 totals.discount
             } else {
@@ -440,7 +451,11 @@ impl RowAmounts {
             item.base_row_total_incl_tax,
         )?;
         let price_incl = pick
-            .get(&f("price_incl_tax"), item.price_incl_tax, item.base_price_incl_tax)?
+            .get(
+                &f("price_incl_tax"),
+                item.price_incl_tax,
+                item.base_price_incl_tax,
+            )?
             .or(row_incl.filter(|_| !qty.is_zero()).map(|r| r / qty))
             .unwrap_or(price);
         let row_incl = row_incl.unwrap_or(qty * price_incl);
@@ -452,7 +467,11 @@ impl RowAmounts {
             // without the row's tax, the VAT in the row before discount
             tax: tax.unwrap_or(row_incl - row_total),
             discount: pick
-                .get(&f("discount_amount"), item.discount_amount, item.base_discount_amount)?
+                .get(
+                    &f("discount_amount"),
+                    item.discount_amount,
+                    item.base_discount_amount,
+                )?
                 .unwrap_or_default()
                 .abs(),
             dtc: pick
@@ -547,12 +566,12 @@ impl Totals {
 enum Reading {
     /// Magento core: rows before their discount (`row_total - discount_amount +
     /// discount_tax_compensation_amount`, plus `tax_amount` incl. VAT).
-    RowsBeforeDiscount,
+    RowsGross,
     /// Rows already net of their discount (`row_total` / `row_total_incl_tax` as they are;
     /// the row's `discount_amount` is information only).
-    RowsNetOfDiscount,
+    RowsNet,
     /// The rows carry no discount; the order's `discount_amount` is one order-level discount.
-    OrderDiscount,
+    OrderLevel,
 }
 
 impl Reading {
@@ -560,12 +579,12 @@ impl Reading {
     fn row(self, r: &RowAmounts, incl: bool) -> (Decimal, Decimal) {
         let gross = if incl { r.row_incl } else { r.row_total };
         let net_excl = match self {
-            Reading::RowsBeforeDiscount => r.row_total - r.discount + r.dtc,
-            Reading::RowsNetOfDiscount | Reading::OrderDiscount => r.row_total,
+            Reading::RowsGross => r.row_total - r.discount + r.dtc,
+            Reading::RowsNet | Reading::OrderLevel => r.row_total,
         };
         let net = match (self, incl) {
             (_, false) => net_excl,
-            (Reading::RowsBeforeDiscount, true) => net_excl + r.tax,
+            (Reading::RowsGross, true) => net_excl + r.tax,
             (_, true) => r.row_incl,
         };
         (gross, net)
@@ -581,25 +600,22 @@ fn reconcile(rows: &[Row], t: &Totals, record: &str) -> Result<Reading, Rejectio
     let cent = |d: Decimal| round_money(d, 2);
     let ship_incl = t.shipping_net_excl() + t.shipping_tax;
     let lines = |reading: Reading| -> Decimal { rows.iter().map(|(.., r)| reading.row(r, true).1).sum() };
-    let before = cent(lines(Reading::RowsBeforeDiscount) + ship_incl);
-    let net = cent(lines(Reading::RowsNetOfDiscount) + ship_incl);
+    let before = cent(lines(Reading::RowsGross) + ship_incl);
+    let net = cent(lines(Reading::RowsNet) + ship_incl);
     let gross_excl: Decimal = rows.iter().map(|(.., r)| r.row_total).sum();
     let order_level = cent(gross_excl + t.shipping + t.tax + t.dtc + t.shipping_dtc - t.discount);
     let goal = cent(t.grand_total);
     let has_row_discount = rows.iter().any(|(.., r)| !r.discount.is_zero());
     if before == goal {
-        return Ok(Reading::RowsBeforeDiscount);
+        return Ok(Reading::RowsGross);
     }
     if has_row_discount && net == goal {
-        return Ok(Reading::RowsNetOfDiscount);
+        return Ok(Reading::RowsNet);
     }
     if !has_row_discount && order_level == goal {
-        return Ok(Reading::OrderDiscount);
+        return Ok(Reading::OrderLevel);
     }
-    let subtotal = t
-        .subtotal
-        .map(|s| format!("subtotal {s}, "))
-        .unwrap_or_default();
+    let subtotal = t.subtotal.map(|s| format!("subtotal {s}, ")).unwrap_or_default();
     Err(Rejection::new(
         record,
         Some("grand_total"),
@@ -1157,7 +1173,11 @@ mod tests {
 
     fn line_of(o: &WireOrder, mode: TaxMode) -> (Decimal, Decimal, Option<Decimal>, Decimal) {
         let m = order_from_wire(o, mode).unwrap();
-        assert_eq!(m.discount, dec!(0), "the discount is on the line, not again on the order");
+        assert_eq!(
+            m.discount,
+            dec!(0),
+            "the discount is on the line, not again on the order"
+        );
         let l = &m.lines[0];
         (l.row_total, l.discount, l.tax, m.grand_total)
     }
@@ -1168,19 +1188,43 @@ mod tests {
         // (AbstractAggregateCalculator), 10 % cart rule on a 100.00 excl. / 121.00 incl. item
         let cases = [
             // excl. prices, discount on excl., tax after discount: tax on 90.00
-            (one_item("100", "121", "100", "121", "18.90", "10", "0", "108.90"), "90", "108.90"),
+            (
+                one_item("100", "121", "100", "121", "18.90", "10", "0", "108.90"),
+                "90",
+                "108.90",
+            ),
             // excl. prices, discount on excl., tax before discount: tax on 100.00
-            (one_item("100", "121", "100", "121", "21.00", "10", "0", "111.00"), "90", "111.00"),
+            (
+                one_item("100", "121", "100", "121", "21.00", "10", "0", "111.00"),
+                "90",
+                "111.00",
+            ),
             // excl. prices, discount on incl. (12.10), tax after: Magento takes 12.10 off the
             // excl. row (calculateWithTaxNotInPrice) and taxes 87.90
-            (one_item("100", "121", "100", "121", "18.46", "12.10", "0", "106.36"), "87.90", "106.36"),
+            (
+                one_item("100", "121", "100", "121", "18.46", "12.10", "0", "106.36"),
+                "87.90",
+                "106.36",
+            ),
             // incl. prices, discount on excl. (10.00) taken off the incl. row: tax on 111.00,
             // 1.74 kept as compensation
-            (one_item("100", "121", "100", "121", "19.26", "10", "1.74", "111.00"), "91.74", "111.00"),
+            (
+                one_item("100", "121", "100", "121", "19.26", "10", "1.74", "111.00"),
+                "91.74",
+                "111.00",
+            ),
             // incl. prices, discount on incl. (12.10): tax on 108.90
-            (one_item("100", "121", "100", "121", "18.90", "12.10", "2.10", "108.90"), "90.00", "108.90"),
+            (
+                one_item("100", "121", "100", "121", "18.90", "12.10", "2.10", "108.90"),
+                "90.00",
+                "108.90",
+            ),
             // incl. prices, tax before discount: no compensation, full tax
-            (one_item("100", "121", "100", "121", "21.00", "12.10", "0", "108.90"), "87.90", "108.90"),
+            (
+                one_item("100", "121", "100", "121", "21.00", "12.10", "0", "108.90"),
+                "87.90",
+                "108.90",
+            ),
         ];
         for (i, (o, excl, incl)) in cases.iter().enumerate() {
             let d = |s: &str| s.parse::<Decimal>().unwrap();
@@ -1202,7 +1246,14 @@ mod tests {
         for mode in [TaxMode::Inclusive, TaxMode::Exclusive] {
             let (row, disc, tax, gt) = line_of(&o, mode);
             assert_eq!((row, tax, gt), (dec!(0), Some(dec!(0)), dec!(0)), "{mode:?}");
-            assert_eq!(disc, if mode == TaxMode::Inclusive { dec!(44) } else { dec!(36.36) });
+            assert_eq!(
+                disc,
+                if mode == TaxMode::Inclusive {
+                    dec!(44)
+                } else {
+                    dec!(36.36)
+                }
+            );
         }
     }
 
@@ -1237,18 +1288,13 @@ mod tests {
 
     #[test]
     fn shipping_discount_comes_off_the_shipping_charge() {
-        let mut j = serde_json::to_value(serde_json::json!({})).unwrap();
-        j = {
-            let mut b = base_order();
-            // a free-shipping cart rule: 4.13 excl. off the 5.00 shipping, its VAT with it
-            b["shipping_discount_amount"] = 4.13.into();
-            b["shipping_tax_amount"] = 0.into();
-            b["discount_amount"] = (-8.13).into();
-            b["tax_amount"] = 7.32.into();
-            b["grand_total"] = 49.00.into();
-            let _ = &mut j;
-            b
-        };
+        let mut j = base_order();
+        // a free-shipping cart rule: 4.13 excl. off the 5.00 shipping, its VAT with it
+        j["shipping_discount_amount"] = 4.13.into();
+        j["shipping_tax_amount"] = 0.into();
+        j["discount_amount"] = (-8.13).into();
+        j["tax_amount"] = 7.32.into();
+        j["grand_total"] = 49.00.into();
         let o = order_from_wire(&wire_order(j), TaxMode::Inclusive).unwrap();
         assert!(o.shipping_cost.is_none(), "{:?}", o.shipping_cost);
         assert_eq!(o.lines.iter().map(|l| l.row_total).sum::<Decimal>(), dec!(49.00));
@@ -1262,7 +1308,10 @@ mod tests {
                 serde_json::json!({"item_id": 10, "sku": "GIFT-BOX", "name": "Cadeaubox", "product_type": "bundle",
                     "qty_ordered": 1, "price": 24.79, "price_incl_tax": 30.0, "row_total": 24.79,
                     "row_total_incl_tax": 30.0, "tax_amount": 5.21, "tax_percent": 21}),
-                [(11, "KP-1", "8.26", "10", "1.74"), (12, "KP-2", "16.53", "20", "3.47")],
+                [
+                    (11, "KP-1", "8.26", "10", "1.74"),
+                    (12, "KP-2", "16.53", "20", "3.47"),
+                ],
             )
         } else {
             (
@@ -1275,9 +1324,11 @@ mod tests {
         let mut items = vec![parent];
         for (id, sku, p, pi, t) in kids {
             let d = |s: &str| s.parse::<Decimal>().unwrap();
-            items.push(serde_json::json!({"item_id": id, "parent_item_id": 10, "sku": sku, "name": sku,
+            items.push(
+                serde_json::json!({"item_id": id, "parent_item_id": 10, "sku": sku, "name": sku,
                 "product_type": "simple", "qty_ordered": 1, "price": d(p), "price_incl_tax": d(pi),
-                "row_total": d(p), "row_total_incl_tax": d(pi), "tax_amount": d(t), "tax_percent": 21}));
+                "row_total": d(p), "row_total_incl_tax": d(pi), "tax_amount": d(t), "tax_percent": 21}),
+            );
         }
         j["items"] = items.into();
         j["subtotal"] = 24.79.into();
@@ -1331,16 +1382,30 @@ mod tests {
         j["base_currency_code"] = "EUR".into();
         j["base_to_order_rate"] = 1.1.into();
         // order amounts in USD (x 1.1), base amounts are the EUR ones
-        for (k, v) in [("subtotal", 49.49), ("discount_amount", -4.40), ("tax_amount", 9.01), ("grand_total", 59.40),
-            ("shipping_amount", 4.54), ("shipping_incl_tax", 5.50), ("shipping_tax_amount", 0.96),
-            ("discount_tax_compensation_amount", 0.76)] {
+        for (k, v) in [
+            ("subtotal", 49.49),
+            ("discount_amount", -4.40),
+            ("tax_amount", 9.01),
+            ("grand_total", 59.40),
+            ("shipping_amount", 4.54),
+            ("shipping_incl_tax", 5.50),
+            ("shipping_tax_amount", 0.96),
+            ("discount_tax_compensation_amount", 0.76),
+        ] {
             let eur = j[k].clone();
             j[format!("base_{k}")] = eur;
             j[k] = v.into();
         }
         for i in 0..3 {
-            for k in ["price", "price_incl_tax", "row_total", "row_total_incl_tax", "tax_amount", "discount_amount",
-                "discount_tax_compensation_amount"] {
+            for k in [
+                "price",
+                "price_incl_tax",
+                "row_total",
+                "row_total_incl_tax",
+                "tax_amount",
+                "discount_amount",
+                "discount_tax_compensation_amount",
+            ] {
                 let eur = j["items"][i][k].clone();
                 if !eur.is_null() {
                     j["items"][i][format!("base_{k}")] = eur.clone();
@@ -1360,18 +1425,36 @@ mod tests {
         let mut k = j.clone();
         k["items"][0]["base_row_total"] = serde_json::Value::Null;
         assert_eq!(
-            order_from_wire(&wire_order(k), TaxMode::Inclusive).unwrap_err().field.as_deref(),
+            order_from_wire(&wire_order(k), TaxMode::Inclusive)
+                .unwrap_err()
+                .field
+                .as_deref(),
             Some("items[0].base_row_total")
         );
         // neither currency is EUR: the order's own amounts and currency (the sink refuses it)
         j["base_currency_code"] = "GBP".into();
-        for k in ["subtotal", "discount_amount", "tax_amount", "grand_total", "shipping_amount",
-            "shipping_incl_tax", "shipping_tax_amount", "discount_tax_compensation_amount"] {
+        for k in [
+            "subtotal",
+            "discount_amount",
+            "tax_amount",
+            "grand_total",
+            "shipping_amount",
+            "shipping_incl_tax",
+            "shipping_tax_amount",
+            "discount_tax_compensation_amount",
+        ] {
             j[k] = j[format!("base_{k}")].clone();
         }
         for i in 0..3 {
-            for k in ["price", "price_incl_tax", "row_total", "row_total_incl_tax", "tax_amount", "discount_amount",
-                "discount_tax_compensation_amount"] {
+            for k in [
+                "price",
+                "price_incl_tax",
+                "row_total",
+                "row_total_incl_tax",
+                "tax_amount",
+                "discount_amount",
+                "discount_tax_compensation_amount",
+            ] {
                 if !j["items"][i][format!("base_{k}")].is_null() {
                     j["items"][i][k] = j["items"][i][format!("base_{k}")].clone();
                 }
@@ -1404,10 +1487,18 @@ mod tests {
         // a custom status on a live state is not a cancellation; without state, core statuses map
         let mut j = base_order();
         j["status"] = "canceled_by_mistake_label".into();
-        assert!(!order_from_wire(&wire_order(j.clone()), TaxMode::Inclusive).unwrap().cancelled);
+        assert!(
+            !order_from_wire(&wire_order(j.clone()), TaxMode::Inclusive)
+                .unwrap()
+                .cancelled
+        );
         j["state"] = serde_json::Value::Null;
         j["status"] = "canceled".into();
-        assert!(order_from_wire(&wire_order(j), TaxMode::Inclusive).unwrap().cancelled);
+        assert!(
+            order_from_wire(&wire_order(j), TaxMode::Inclusive)
+                .unwrap()
+                .cancelled
+        );
     }
 
     #[test]
@@ -1482,7 +1573,10 @@ mod tests {
         );
         assert_eq!(shipping_vat(dec!(0), dec!(0), &[]), None);
         // only 9 % lines, 21 % shipping: 0.86 / 4.09 is 21.03 %, but 21 % explains it
-        assert_eq!(shipping_vat(dec!(4.09), dec!(0.86), &[line(dec!(9))]), Some(dec!(21)));
+        assert_eq!(
+            shipping_vat(dec!(4.09), dec!(0.86), &[line(dec!(9))]),
+            Some(dec!(21))
+        );
         assert_eq!(shipping_vat(dec!(5), dec!(0), &[]), Some(dec!(0)));
     }
 

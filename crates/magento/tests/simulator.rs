@@ -397,7 +397,11 @@ async fn orders_are_read_incrementally_despite_the_paging_quirk() {
     // everything else validates, guests carry their e-mail key, amounts are exact decimals
     for o in &orders {
         o.validate().unwrap();
-        assert!(o.status == "processing" || o.status == "complete" || o.cancelled, "{}", o.status);
+        assert!(
+            o.status == "processing" || o.status == "complete" || o.cancelled,
+            "{}",
+            o.status
+        );
         if o.customer.is_guest {
             assert!(o.customer.key.starts_with("guest:"));
             assert_eq!(o.customer.key, o.customer.key.to_lowercase());
@@ -406,7 +410,9 @@ async fn orders_are_read_incrementally_despite_the_paging_quirk() {
     }
     assert!(orders.iter().any(|o| o.customer.is_guest) && orders.iter().any(|o| !o.customer.is_guest));
     // discounts sit on the lines, not again on the order
-    assert!(orders.iter().any(|o| o.lines.iter().any(|l| l.discount > Decimal::ZERO)));
+    assert!(orders
+        .iter()
+        .any(|o| o.lines.iter().any(|l| l.discount > Decimal::ZERO)));
     assert!(orders.iter().all(|o| o.discount.is_zero()));
     assert!(orders.iter().any(|o| o.cancelled) && orders.iter().any(|o| !o.replaces.is_empty()));
     // incremental: nothing changed after `until`
@@ -798,7 +804,10 @@ async fn snelstart_call(
     let mut rb = http
         .request(method, format!("{base}/v2{path}"))
         .bearer_auth(token)
-        .header("Ocp-Apim-Subscription-Key", koppel_sandbox::snelstart::SUBSCRIPTION_KEY);
+        .header(
+            "Ocp-Apim-Subscription-Key",
+            koppel_sandbox::snelstart::SUBSCRIPTION_KEY,
+        );
     if let Some(b) = body {
         rb = rb.json(&b);
     }
@@ -822,7 +831,7 @@ async fn seeded_orders_are_booked_once_with_the_shops_totals() {
     let ssim = koppel_sandbox::snelstart::start(
         "127.0.0.1:0".parse().unwrap(),
         koppel_sandbox::snelstart::SnelStartOptions {
-            seed: opts.seed.clone(),
+            seed: opts.seed,
             ..Default::default()
         },
     )
@@ -876,11 +885,7 @@ async fn seeded_orders_are_booked_once_with_the_shops_totals() {
         Filter::new("status", "in", "processing,complete"),
         Filter::new("state", "eq", "canceled"),
     ]);
-    let c = MagentoConnector::new(
-        koppel_magento::parse(config(&msim, &opts)).unwrap(),
-        "check",
-    )
-    .unwrap();
+    let c = MagentoConnector::new(koppel_magento::parse(config(&msim, &opts)).unwrap(), "check").unwrap();
     let held: SearchResult<serde_json::Value> = c
         .shop()
         .client()
@@ -909,7 +914,13 @@ async fn seeded_orders_are_booked_once_with_the_shops_totals() {
             assert!(got.is_empty(), "{n}");
             continue;
         }
-        assert_eq!(got.len(), 1, "order {n} booked {} times: {:?}", got.len(), f.errors);
+        assert_eq!(
+            got.len(),
+            1,
+            "order {n} booked {} times: {:?}",
+            got.len(),
+            f.errors
+        );
         let want = if o["order_currency_code"] == "EUR" {
             d(&o["grand_total"])
         } else {
@@ -926,18 +937,38 @@ async fn seeded_orders_are_booked_once_with_the_shops_totals() {
         }
         for i in o["items"].as_array().unwrap() {
             if i["product_type"] == "bundle" {
-                shapes.insert(if d(&i["price"]).is_zero() || o["items"].as_array().unwrap().iter().all(|c| c.get("parent_item_id") != Some(&i["item_id"]) || d(&c["price"]).is_zero()) { "fixed bundle" } else { "dynamic bundle" });
+                shapes.insert(
+                    if d(&i["price"]).is_zero()
+                        || o["items"].as_array().unwrap().iter().all(|c| {
+                            c.get("parent_item_id") != Some(&i["item_id"]) || d(&c["price"]).is_zero()
+                        })
+                    {
+                        "fixed bundle"
+                    } else {
+                        "dynamic bundle"
+                    },
+                );
             }
         }
         checked += 1;
     }
     assert_eq!(
         shapes.into_iter().collect::<Vec<_>>(),
-        ["100 % coupon", "dynamic bundle", "edit", "fixed bundle", "foreign currency"]
+        [
+            "100 % coupon",
+            "dynamic bundle",
+            "edit",
+            "fixed bundle",
+            "foreign currency"
+        ]
     );
     assert_eq!(f.created as usize, checked, "{f:?}");
     assert_eq!(f.skipped as usize, cancelled, "{f:?}");
-    assert_eq!(f.quarantined, 2, "the missing SKU and the unknown country: {:?}", f.errors);
+    assert_eq!(
+        f.quarantined, 2,
+        "the missing SKU and the unknown country: {:?}",
+        f.errors
+    );
     assert_eq!(booked.len(), checked, "nothing else was booked");
 
     // a second run books nothing again

@@ -368,7 +368,8 @@ async fn legacy_stock_and_msi() {
     // the product's legacy stock item once it is created, not a second (sku, "default") row;
     // a second save of the same key (other case) replaces the row.
     for (sku, qty) in [("NEW-1", 4), ("new-1", 7)] {
-        let body = json!({"sourceItems": [{"sku": sku, "source_code": "default", "quantity": qty, "status": 1}]});
+        let body =
+            json!({"sourceItems": [{"sku": sku, "source_code": "default", "quantity": qty, "status": 1}]});
         let (s, _) = m.call("POST", "/inventory/source-items", &[], Some(body)).await;
         assert_eq!(s, 200);
     }
@@ -381,12 +382,16 @@ async fn legacy_stock_and_msi() {
     assert_eq!(rows["total_count"], 1, "{rows}");
     assert_eq!(rows["items"][0]["quantity"], 7);
     assert_eq!(m.get("/stockItems/NEW-1", &[]).await["qty"], 7);
-    let body = json!({"sourceItems": [{"sku": "NEW-1", "source_code": "default", "quantity": 2, "status": 1}]});
+    let body =
+        json!({"sourceItems": [{"sku": "NEW-1", "source_code": "default", "quantity": 2, "status": 1}]});
     m.call("POST", "/inventory/source-items", &[], Some(body)).await;
     let rows = m
         .get("/inventory/source-items", &q(&filter(0, 0, "sku", "NEW-1", "eq")))
         .await;
-    assert_eq!((rows["total_count"].clone(), rows["items"][0]["quantity"].clone()), (json!(1), json!(2)));
+    assert_eq!(
+        (rows["total_count"].clone(), rows["items"][0]["quantity"].clone()),
+        (json!(1), json!(2))
+    );
     assert_eq!(m.get("/stockItems/NEW-1", &[]).await["qty"], 2);
 
     let legacy = Mage::start(MagentoOptions {

@@ -47,7 +47,10 @@ async fn order_shapes_and_totals() {
                 let parent = o["relation_parent_real_id"].as_str().unwrap();
                 assert_eq!(o["increment_id"], format!("{parent}-1"));
                 let p = orders.iter().find(|x| x["increment_id"] == parent).unwrap();
-                assert_eq!((p["state"].as_str(), &p["relation_child_real_id"]), (Some("canceled"), &o["increment_id"]));
+                assert_eq!(
+                    (p["state"].as_str(), &p["relation_child_real_id"]),
+                    (Some("canceled"), &o["increment_id"])
+                );
             } else {
                 assert_eq!(o["increment_id"], format!("{id:09}"));
             }
@@ -100,7 +103,10 @@ async fn order_shapes_and_totals() {
                 } else {
                     let sku = it["sku"].as_str().unwrap();
                     // a dynamic bundle's SKU is its own plus its options' (dynamic SKU type)
-                    assert!(skus.contains(&sku.to_owned()) || sku.starts_with("GESCHENKSET-KP-"), "{sku}");
+                    assert!(
+                        skus.contains(&sku.to_owned()) || sku.starts_with("GESCHENKSET-KP-"),
+                        "{sku}"
+                    );
                 }
                 let parent = it
                     .get("parent_item_id")

@@ -926,8 +926,7 @@ async fn prepare<R: Routed>(
         st.quarantine_line(ctx, &key, &label, line);
         return Ok(None);
     }
-    let binding =
-        super::succession::binding_or_predecessor(ctx.store, &ctx.pair.name, &record, &key).await?;
+    let binding = super::succession::binding_or_predecessor(ctx.store, &ctx.pair.name, &record, &key).await?;
     if let Some(reason) = super::succession::skip_reason(&record, binding.as_ref()) {
         st.report.skipped += 1;
         if ctx.plan {

@@ -336,10 +336,22 @@ pub struct TaxSetting {
 impl TaxSetting {
     /// The four combinations, the Dutch usual (discount incl., tax after discount) first.
     pub const ALL: [TaxSetting; 4] = [
-        TaxSetting { discount_incl: true, after_discount: true },
-        TaxSetting { discount_incl: false, after_discount: true },
-        TaxSetting { discount_incl: true, after_discount: false },
-        TaxSetting { discount_incl: false, after_discount: false },
+        TaxSetting {
+            discount_incl: true,
+            after_discount: true,
+        },
+        TaxSetting {
+            discount_incl: false,
+            after_discount: true,
+        },
+        TaxSetting {
+            discount_incl: true,
+            after_discount: false,
+        },
+        TaxSetting {
+            discount_incl: false,
+            after_discount: false,
+        },
     ];
 }
 
@@ -376,7 +388,14 @@ impl std::ops::Add for Amounts {
     }
 }
 
-fn amounts(unit: Decimal, qty: Decimal, rate: Decimal, incl: bool, discount_pct: Decimal, set: TaxSetting) -> Amounts {
+fn amounts(
+    unit: Decimal,
+    qty: Decimal,
+    rate: Decimal,
+    incl: bool,
+    discount_pct: Decimal,
+    set: TaxSetting,
+) -> Amounts {
     let hundred = Decimal::ONE_HUNDRED;
     if incl {
         let row_incl = round2(unit * qty);
@@ -468,7 +487,12 @@ struct ItemRow<'a> {
     weight: Decimal,
 }
 
-fn row_of<'a>(item_id: u64, s: &'a LineSpec, product_type: &'static str, discount_pct: Decimal) -> ItemRow<'a> {
+fn row_of<'a>(
+    item_id: u64,
+    s: &'a LineSpec,
+    product_type: &'static str,
+    discount_pct: Decimal,
+) -> ItemRow<'a> {
     ItemRow {
         item_id,
         sku: &s.sku,
@@ -929,15 +953,15 @@ impl Shop {
                 || special
             {
                 ("processing", "processing")
-                } else if roll < 0.2 {
-                    ("new", "pending")
-                } else if roll < 0.65 {
-                    ("processing", "processing")
-                } else if roll < 0.9 {
-                    ("complete", "complete")
-                } else {
-                    ("canceled", "canceled")
-                };
+            } else if roll < 0.2 {
+                ("new", "pending")
+            } else if roll < 0.65 {
+                ("processing", "processing")
+            } else if roll < 0.9 {
+                ("complete", "complete")
+            } else {
+                ("canceled", "canceled")
+            };
             let created = base + Duration::minutes(o as i64 * 197);
             let updated = created
                 + match state {
@@ -961,7 +985,10 @@ impl Shop {
             } else {
                 0
             };
-            let forced_setting = forced_settings.iter().find(|(k, _)| *k == Some(o)).map(|(_, s)| *s);
+            let forced_setting = forced_settings
+                .iter()
+                .find(|(k, _)| *k == Some(o))
+                .map(|(_, s)| *s);
             let discount_pct = if Some(o) == coupon100 {
                 Decimal::ONE_HUNDRED
             } else if Some(o) == forced_discount || forced_setting.is_some() || rng.random_bool(0.25) {
@@ -1110,11 +1137,12 @@ impl Shop {
             for s in &specs {
                 weight += s.weight * s.qty;
                 qty_total += s.qty;
-                let child_of = |parent: &Map<String, Value>, mut child: Map<String, Value>, parent_id: u64| {
-                    child.insert("parent_item".into(), Value::Object(parent.clone()));
-                    child.insert("parent_item_id".into(), json!(parent_id));
-                    Value::Object(child)
-                };
+                let child_of =
+                    |parent: &Map<String, Value>, mut child: Map<String, Value>, parent_id: u64| {
+                        child.insert("parent_item".into(), Value::Object(parent.clone()));
+                        child.insert("parent_item_id".into(), json!(parent_id));
+                        Value::Object(child)
+                    };
                 match (&s.configurable, &s.bundle) {
                     (Some((parent_pid, parent_name, child_name)), _) => {
                         let (a, b) = calc(s);
@@ -1150,11 +1178,21 @@ impl Shop {
                             sum = sum + a;
                             sum_base = sum_base + b;
                             *applied.entry(c.rate).or_default() += a.tax;
-                            rows.push(item_json(&ctx, &row_of(parent_id + 1 + k as u64, c, "simple", discount_pct), &a, &b));
+                            rows.push(item_json(
+                                &ctx,
+                                &row_of(parent_id + 1 + k as u64, c, "simple", discount_pct),
+                                &a,
+                                &b,
+                            ));
                         }
                         tot = tot + sum;
                         tot_base = tot_base + sum_base;
-                        let parent = item_json(&ctx, &row_of(parent_id, s, "bundle", discount_pct), &sum, &sum_base);
+                        let parent = item_json(
+                            &ctx,
+                            &row_of(parent_id, s, "bundle", discount_pct),
+                            &sum,
+                            &sum_base,
+                        );
                         items.push(Value::Object(parent.clone()));
                         items.extend(rows.into_iter().map(|r| child_of(&parent, r, parent_id)));
                         item_id += 1 + children.len() as u64;
@@ -1183,21 +1221,28 @@ impl Shop {
                         tot = tot + a;
                         tot_base = tot_base + b;
                         *applied.entry(s.rate).or_default() += a.tax;
-                        items.push(Value::Object(item_json(&ctx, &row_of(item_id, s, "simple", discount_pct), &a, &b)));
+                        items.push(Value::Object(item_json(
+                            &ctx,
+                            &row_of(item_id, s, "simple", discount_pct),
+                            &a,
+                            &b,
+                        )));
                         item_id += 1;
                     }
                 }
             }
-            let (subtotal, subtotal_incl, tax, dtc, discount) = (tot.row_total, tot.row_incl, tot.tax, tot.dtc, tot.discount);
-            let (ship_incl, method, description) = if tot_base.row_incl >= Decimal::from(75) || Some(o) == coupon100 {
-                (
-                    Decimal::ZERO,
-                    "freeshipping_freeshipping",
-                    "Gratis verzending - Gratis",
-                )
-            } else {
-                (Decimal::new(495, 2), "flatrate_flatrate", "Flat Rate - Fixed")
-            };
+            let (subtotal, subtotal_incl, tax, dtc, discount) =
+                (tot.row_total, tot.row_incl, tot.tax, tot.dtc, tot.discount);
+            let (ship_incl, method, description) =
+                if tot_base.row_incl >= Decimal::from(75) || Some(o) == coupon100 {
+                    (
+                        Decimal::ZERO,
+                        "freeshipping_freeshipping",
+                        "Gratis verzending - Gratis",
+                    )
+                } else {
+                    (Decimal::new(495, 2), "flatrate_flatrate", "Flat Rate - Fixed")
+                };
             let high = Decimal::from(21);
             let ship_tax_of = |incl: Decimal| round2(incl * high / (Decimal::ONE_HUNDRED + high));
             let base_ship_incl = ship_incl;
@@ -1319,10 +1364,18 @@ impl Shop {
             let put = |m: &mut Map<String, Value>, k: &str, v: Value| {
                 m.insert(k.to_owned(), v);
             };
-            let base_paid = if paid > Decimal::ZERO { base_grand_total } else { Decimal::ZERO };
+            let base_paid = if paid > Decimal::ZERO {
+                base_grand_total
+            } else {
+                Decimal::ZERO
+            };
             put(&mut m, "base_currency_code", json!("EUR"));
             put(&mut m, "base_discount_amount", money(-tot_base.discount));
-            put(&mut m, "base_discount_tax_compensation_amount", money(tot_base.dtc));
+            put(
+                &mut m,
+                "base_discount_tax_compensation_amount",
+                money(tot_base.dtc),
+            );
             put(&mut m, "base_grand_total", money(base_grand_total));
             put(&mut m, "base_shipping_amount", money(base_ship_excl));
             put(&mut m, "base_shipping_incl_tax", money(base_ship_incl));
@@ -1382,7 +1435,11 @@ impl Shop {
                 put(&mut m, "relation_child_real_id", json!(format!("{id:09}-1")));
             }
             put(&mut m, "is_virtual", json!(0));
-            put(&mut m, "order_currency_code", json!(if fx.is_some() { "USD" } else { "EUR" }));
+            put(
+                &mut m,
+                "order_currency_code",
+                json!(if fx.is_some() { "USD" } else { "EUR" }),
+            );
             put(
                 &mut m,
                 "protect_code",
@@ -1453,7 +1510,8 @@ impl Shop {
         self.source_items
             .retain(|(k, c), _| !(c == code && k.eq_ignore_ascii_case(sku)));
         let key_sku = product.map(|(_, s)| s).unwrap_or_else(|| sku.to_owned());
-        self.source_items.insert((key_sku, code.to_owned()), (qty, status));
+        self.source_items
+            .insert((key_sku, code.to_owned()), (qty, status));
     }
 
     /// Removes and returns the `default` source item of a SKU that has no product yet, so the
@@ -1524,7 +1582,14 @@ mod tests {
             (true, 3, d(121, 0), (d(10, 0), d(21, 0), d(0, 0))),
         ];
         for (incl, k, unit, want) in cases {
-            let a = amounts(unit, Decimal::ONE, Decimal::from(21), incl, Decimal::TEN, TaxSetting::ALL[k]);
+            let a = amounts(
+                unit,
+                Decimal::ONE,
+                Decimal::from(21),
+                incl,
+                Decimal::TEN,
+                TaxSetting::ALL[k],
+            );
             assert_eq!((a.discount, a.tax, a.dtc), want, "incl {incl}, setting {k}");
             assert_eq!((a.row_total, a.row_incl), (d(100, 0), d(121, 0)));
         }

@@ -333,6 +333,18 @@ pub trait Record:
     fn modified(&self) -> Option<DateTime<Utc>>;
     /// Checks every field; the error names the record and the field.
     fn validate(&self) -> Result<(), ValidationError>;
+    /// Keys of the records this one replaces at its source, nearest first (see
+    /// [`Order::replaces`]). The engine writes a record with a predecessor that was already
+    /// written as a change of that write (same target id, the "changed after export" policy),
+    /// never as a second record.
+    fn replaces(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Withdrawn at its source (see [`Order::cancelled`]): the engine does not write it when
+    /// neither it nor a predecessor was written before; one that was is a change after export.
+    fn withdrawn(&self) -> bool {
+        false
+    }
     /// `order 100023`: how messages name this record.
     fn label(&self) -> String {
         format!("{} {}", Self::KIND.noun(), self.key())
@@ -598,6 +610,11 @@ pub struct OrderLine {
     /// (the amount VAT is judged on; `None` when the shop does not say).
     #[serde(default)]
     pub tax: Option<Decimal>,
+    /// The amount excl. VAT the shop computed `tax` on, when that is not the line's own amount
+    /// after discount: Magento with `tax/calculation/apply_after_discount = 0` taxes the row
+    /// before its discount. `None`: the tax is on the line after discount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_base: Option<Decimal>,
 }
 
 /// A cost line on an order (shipping, payment fee). Amounts in the order's tax mode.
@@ -654,6 +671,21 @@ pub struct Order {
     /// How the shop rounds VAT on this order (per row, per unit, on the total).
     #[serde(default)]
     pub vat_rounding: VatRounding,
+    /// The shop numbers of the orders this one replaces, nearest first: Magento's order edit
+    /// cancels `100000123` and creates `100000123-1` (`relation_parent_real_id`,
+    /// `original_increment_id`), so `100000123-2` replaces `["100000123-1", "100000123"]`.
+    /// The engine treats an order whose predecessor was exported as a change of that export
+    /// (reported, or updated while not invoiced), never as a second SnelStart order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaces: Vec<String>,
+    /// The shop cancelled the order (Magento state `canceled`). Never exported: not imported.
+    /// Exported: a change after export, reported like any other.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancelled: bool,
+    /// A note for the accounting side's memo (SnelStart verkooporder `memo`), e.g. the order
+    /// currency and amount of an order booked in the shop's base currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// How a shop rounds VAT, so a sink can judge the shop's tax amounts under the shop's own rule.
@@ -676,6 +708,12 @@ impl Record for Order {
     const KIND: Kind = Kind::Order;
     fn key(&self) -> String {
         self.number.clone()
+    }
+    fn replaces(&self) -> Vec<String> {
+        self.replaces.clone()
+    }
+    fn withdrawn(&self) -> bool {
+        self.cancelled
     }
     fn modified(&self) -> Option<DateTime<Utc>> {
         self.modified
@@ -837,6 +875,7 @@ mod tests {
                     discount: dec!(0),
                     row_total: dec!(12.10),
                     tax: None,
+                    tax_base: None,
                 };
                 3
             ],
@@ -847,6 +886,9 @@ mod tests {
             grand_total: dec!(36.30),
             tax_total: dec!(6.30),
             vat_rounding: Default::default(),
+            replaces: Vec::new(),
+            cancelled: false,
+            note: None,
         }
     }
 

@@ -47,11 +47,17 @@ pub struct TaxedRow {
     pub quantity: Decimal,
     /// The VAT the shop charged on the row, as the shop rounded it.
     pub tax: Decimal,
+    /// The amount excl. VAT the shop computed the tax on, when it is not the row's own
+    /// (a shop that taxes a row before its discount); `None`: the row's own.
+    pub base: Option<Decimal>,
 }
 
 impl TaxedRow {
     /// The row excl. VAT.
     pub fn excl(&self, mode: TaxMode) -> Decimal {
+        if let Some(b) = self.base {
+            return b;
+        }
         match mode {
             TaxMode::Inclusive => self.amount - self.tax,
             TaxMode::Exclusive => self.amount,
@@ -60,6 +66,9 @@ impl TaxedRow {
 
     /// The row incl. VAT.
     pub fn incl(&self, mode: TaxMode) -> Decimal {
+        if let Some(b) = self.base {
+            return b + self.tax;
+        }
         match mode {
             TaxMode::Inclusive => self.amount,
             TaxMode::Exclusive => self.amount + self.tax,
@@ -181,6 +190,7 @@ impl ShopVat {
                 amount: line.row_total,
                 quantity: line.quantity,
                 tax,
+                base: line.tax_base,
             }),
             percentage: line.vat_percentage,
         }
@@ -193,6 +203,7 @@ impl ShopVat {
                 amount: charge.amount,
                 quantity: Decimal::ONE,
                 tax,
+                base: None,
             }),
             percentage: charge.vat_percentage,
         }
@@ -359,6 +370,7 @@ mod tests {
             amount,
             quantity,
             tax,
+            base: None,
         }
     }
 
@@ -548,7 +560,7 @@ mod tests {
             };
             let mode = if incl { TaxMode::Inclusive } else { TaxMode::Exclusive };
             let amount = if incl { u * q + tax } else { u * q };
-            let good = TaxedRow { amount, quantity: q, tax };
+            let good = TaxedRow { amount, quantity: q, tax, base: None };
             proptest::prop_assert!(explains(rate, &good, mode, rounding));
             let off = Decimal::new(off + i64::from(rounding == VatRounding::PerTotal), 2);
             let wrong = TaxedRow { tax: if up { tax + off } else { tax - off }, ..good };

@@ -1177,3 +1177,76 @@ async fn cancel_leaves_buffered_records_unwritten_and_before_the_checkpoint() {
     assert_eq!(r.flow(Flow::Stock).unwrap().created, 9);
     assert_eq!(sink.batches(), 1);
 }
+
+/// An order edit (`2000-1` replaces `2000`) is a change of the parent's export, never a second
+/// order; an order cancelled before export is skipped, also in a plan; one cancelled after
+/// export is a change of that export.
+#[tokio::test]
+async fn a_successor_changes_its_predecessors_export_and_cancelled_orders_are_not_imported() {
+    let ow = order_world(0);
+    let src = ow.w.shop.source::<Order>();
+    src.put(order("2000", "c0", "KP-0001", ago(50)));
+    let r =
+        ow.w.engine
+            .run(&ow.w.pair, &opts(Flow::Orders), &RunOptions::default())
+            .await
+            .unwrap();
+    assert_eq!(r.flow(Flow::Orders).unwrap().created, 1);
+    let exported = ow.orders.get("2000").unwrap().0;
+
+    // the admin edits 2000 (cancelled, replaced by 2000-1); 3000 is cancelled before export;
+    // 4000 was edited before export: its successor is new
+    let cancel = |n: &str, mins| {
+        let mut o = order(n, "c0", "KP-0001", ago(mins));
+        o.cancelled = true;
+        o
+    };
+    let successor = |n: &str, of: &[&str], mins| {
+        let mut o = order(n, "c0", "KP-0001", ago(mins));
+        o.replaces = of.iter().map(|s| s.to_string()).collect();
+        o.lines[0].quantity += Decimal::ONE;
+        o
+    };
+    src.put(cancel("2000", 0));
+    src.put(successor("2000-1", &["2000"], 0));
+    src.put(cancel("3000", 0));
+    src.put(cancel("4000", 0));
+    src.put(successor("4000-1", &["4000"], 0));
+
+    let plan =
+        ow.w.engine
+            .run(&ow.w.pair, &opts(Flow::Orders), &RunOptions::plan())
+            .await
+            .unwrap();
+    let p = plan.flow(Flow::Orders).unwrap();
+    let action = |k: &str| p.plan.iter().find(|c| c.key == k).map(|c| c.action);
+    assert_eq!(action("3000"), Some(ChangeAction::Skip), "{p:?}");
+    assert_eq!(action("4000"), Some(ChangeAction::Skip));
+    assert_eq!(action("4000-1"), Some(ChangeAction::Create));
+    assert_eq!(action("2000-1"), Some(ChangeAction::Update), "{:?}", p.plan);
+    assert_eq!((p.created, p.skipped), (1, 2), "{p:?}");
+
+    let r =
+        ow.w.engine
+            .run(&ow.w.pair, &opts(Flow::Orders), &RunOptions::default())
+            .await
+            .unwrap();
+    let f = r.flow(Flow::Orders).unwrap();
+    assert_eq!((f.created, f.skipped, f.quarantined), (1, 2, 0), "{f:?}");
+    assert_eq!(
+        ow.orders.creates(),
+        2,
+        "2000 and 4000-1; never 2000-1, 3000 or 4000"
+    );
+    // the successor went to the sink as a change of 2000's export
+    let seen = ow.orders.seen();
+    let edit = seen.iter().find(|i| i.record.number == "2000-1").unwrap();
+    assert_eq!(edit.target_id.as_deref(), Some(exported.as_str()));
+    assert_eq!(edit.previous.as_ref().map(|o| o.number.as_str()), Some("2000"));
+    assert!(seen
+        .iter()
+        .all(|i| i.record.number != "3000" && i.record.number != "4000"));
+    // cancelled after export: a change of that export, not a skip
+    let cancelled = seen.iter().rfind(|i| i.record.number == "2000").unwrap();
+    assert!(cancelled.record.cancelled && cancelled.target_id.is_some());
+}

@@ -221,7 +221,9 @@ impl Default for StockConfig {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OrdersConfig {
-    /// Order statuses to read (e.g. `processing`, `complete`); empty: every status.
+    /// Order statuses to read (e.g. `processing`, `complete`); empty: every status. Cancelled
+    /// orders (state `canceled`, whatever their status) are read as well: one never exported
+    /// is skipped, one exported is reported as changed after export.
     pub statuses: Vec<String>,
     /// Orders per page (at most 300).
     pub page_size: u32,

@@ -1066,7 +1066,12 @@ impl Source<Order> for MagentoShop {
     async fn read(&self, req: &ReadRequest) -> Result<Page<Order>> {
         let mut c = self.window(req);
         if !self.cfg.orders.statuses.is_empty() {
-            c = c.and(Filter::new("status", "in", self.cfg.orders.statuses.join(",")));
+            // cancelled orders too (OR in one filter group): the engine skips one never
+            // exported and reports one that was (an edit cancels the original)
+            c.groups.push(vec![
+                Filter::new("status", "in", self.cfg.orders.statuses.join(",")),
+                Filter::new("state", "eq", "canceled"),
+            ]);
         }
         let mode = mapping::order_tax_mode(self.cfg.prices_include_tax);
         let rounding = self.cfg.tax_calculation_algorithm.vat_rounding();

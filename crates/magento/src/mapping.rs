@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use crate::models::{
     CategoryLink, CustomAttribute, PayloadExtension, ProductPayload, WireAddress, WireCustomer, WireOrder,
-    WireProduct,
+    WireOrderItem, WireProduct,
 };
 
 /// Magento's timestamp format in filters and responses (always UTC).
@@ -95,14 +95,35 @@ pub fn order_tax_mode(prices_include_tax: bool) -> TaxMode {
     }
 }
 
-/// Maps an order. Amounts are taken in `tax_mode` (incl. amounts when inclusive). Rules:
-/// - a child row (`parent_item_id`) is skipped; a configurable parent becomes one line with the
-///   child's SKU and the parent's price; other parents (bundles) keep their own SKU;
-/// - the order-level `discount_amount` (negative in Magento) becomes the positive
-///   `Order.discount`; lines carry no discount, so it is not counted twice;
-/// - shipping becomes a charge when its amount is not zero; its VAT percentage is the line rate
-///   that explains `shipping_tax_amount` (within one cent), else the ratio rounded to 2 decimals;
-/// - a guest's key is `guest:<e-mail lower-cased>`, a registered customer's is the customer id.
+/// Maps an order. Amounts are taken in `tax_mode` (incl. amounts when inclusive), in the
+/// shop's base currency when that is EUR (see below). Rules, from Magento's own calculation
+/// (`Magento\Tax\Model\Calculation\AbstractAggregateCalculator`, `Magento\SalesRule`):
+/// - **Rows and discounts.** An item's `row_total` / `row_total_incl_tax` is the row *before*
+///   its `discount_amount` under every tax setting; its `tax_amount` is the VAT after the
+///   discount when `tax/calculation/apply_after_discount` is on (else before); an incl.-VAT
+///   discount (`tax/calculation/discount_tax`, or catalogue prices incl. VAT) leaves the VAT
+///   it removes in `discount_tax_compensation_amount`. So the row after discount is
+///   `row_total - discount_amount + discount_tax_compensation_amount` excl. VAT, plus
+///   `tax_amount` incl. VAT (Magento's own "Row Total" column in the admin order view), and
+///   the order's `grand_total = subtotal + shipping_amount + discount_amount (negative) +
+///   tax_amount + discount_tax_compensation_amount + shipping_discount_tax_compensation_amount`.
+///   Catalogue price rules lower `price` itself and leave no discount on the row. The lines
+///   carry their discount; see [`reconcile`] for the readings tried and the quarantine when
+///   none gives `grand_total`.
+/// - **Items.** A configurable's child row is skipped and the parent becomes one line with the
+///   child's SKU; a bundle whose children carry the prices (dynamic price) becomes one line per
+///   child and its parent row (the children's sum) is skipped; a fixed-price bundle is one line
+///   with the bundle's SKU and its zero-priced children are skipped; grouped products are
+///   plain rows already.
+/// - **Shipping** becomes a charge of `shipping_amount - shipping_discount_amount +
+///   shipping_discount_tax_compensation_amount` (plus `shipping_tax_amount` incl. VAT) when
+///   that is not zero; its VAT percentage is the line rate that explains its tax.
+/// - **State.** `state` (not the custom `status`) decides: `canceled` marks the order
+///   cancelled. An edit (`relation_parent_real_id`, `original_increment_id`) replaces its
+///   parent, nearest first.
+/// - **Currency.** With base currency EUR the `base_*` amounts are booked and the order
+///   currency and its grand total go in the note; otherwise the order currency's amounts.
+/// - A guest's key is `guest:<e-mail lower-cased>`, a registered customer's the customer id.
 pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Rejection> {
     let number = text(&o.increment_id).ok_or_else(|| {
         Rejection::new(
@@ -114,7 +135,6 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
     let record = format!("order {number}");
     let rec = record.as_str();
     let reject = |field: &str, msg: String| Rejection::new(rec, Some(field), msg);
-    let incl = tax_mode == TaxMode::Inclusive;
 
     let created_at = o
         .created_at
@@ -122,9 +142,25 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
         .and_then(parse_time)
         .ok_or_else(|| reject("created_at", format!("not a time: {:?}", o.created_at)))?;
     let modified = o.updated_at.as_deref().and_then(parse_time);
-    let currency = match text(&o.order_currency_code) {
-        None => Currency::eur(),
-        Some(c) => Currency::new(&c).map_err(|e| reject("currency", e.to_string()))?,
+    let code = |v: &Option<String>, field: &str| -> Result<Option<Currency>, Rejection> {
+        text(v)
+            .map(|c| Currency::new(&c).map_err(|e| reject(field, e.to_string())))
+            .transpose()
+    };
+    let order_currency = code(&o.order_currency_code, "currency")?.unwrap_or_else(Currency::eur);
+    let base_currency =
+        code(&o.base_currency_code, "base_currency_code")?.unwrap_or_else(|| order_currency.clone());
+    // Book the base amounts when the base currency is EUR (the administration's); an order
+    // placed in EUR in a shop with another base currency is booked in its own amounts.
+    let use_base = base_currency == Currency::eur() && order_currency != base_currency;
+    let currency = if use_base {
+        base_currency.clone()
+    } else {
+        order_currency.clone()
+    };
+    let pick = Pick {
+        base: use_base,
+        record: rec,
     };
 
     let billing_wire = o
@@ -143,15 +179,9 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
         None => None,
     };
 
-    let mut lines = Vec::new();
-    for item in &o.items {
-        let is_child = item
-            .parent_item_id
-            .is_some_and(|p| o.items.iter().any(|x| x.item_id == Some(p)));
-        if is_child {
-            continue;
-        }
-        let idx = lines.len();
+    let mut rows = Vec::new();
+    for (i, item) in priced_items(&o.items) {
+        let idx = rows.len();
         let field = |f: &str| format!("lines[{idx}].{f}");
         let child = match (item.product_type.as_deref(), item.item_id) {
             (Some("configurable"), Some(id)) => o.items.iter().find(|x| x.parent_item_id == Some(id)),
@@ -165,49 +195,66 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
         let quantity = item
             .qty_ordered
             .ok_or_else(|| reject(&field("quantity"), "missing".into()))?;
-        let unit_price = if incl { item.price_incl_tax } else { item.price }
-            .ok_or_else(|| reject(&field("unit_price"), "missing".into()))?;
-        let row_total = if incl {
-            item.row_total_incl_tax
-        } else {
-            item.row_total
-        }
-        .unwrap_or(quantity * unit_price);
-        lines.push(OrderLine {
-            sku: Some(sku),
-            name: text(&item.name).unwrap_or_default(),
+        let at = format!("items[{i}]");
+        let row = RowAmounts::of(item, &pick, &at, quantity)?;
+        rows.push((
+            sku,
+            text(&item.name).unwrap_or_default(),
             quantity,
-            unit_price,
-            vat_percentage: item.tax_percent,
-            discount: Decimal::ZERO,
-            row_total,
-            // Magento's `tax_amount` is the row's VAT after the row's discount; this mapping
-            // keeps discounts on the order (`Order.discount`), so a discounted row's VAT does
-            // not belong to its row total and it is judged by `tax_percent`. Bundle parents
-            // may carry their children's VAT: judged by `tax_percent` too.
-            tax: item
-                .tax_amount
-                .filter(|_| item.discount_amount.unwrap_or_default().is_zero())
-                .filter(|_| item.product_type.as_deref() != Some("bundle")),
-        });
+            item.tax_percent,
+            row,
+        ));
     }
 
-    let shipping_excl = o.shipping_amount.unwrap_or_default();
-    let shipping_tax = o.shipping_tax_amount;
-    let shipping_amount = if incl {
-        o.shipping_incl_tax
-            .unwrap_or(shipping_excl + shipping_tax.unwrap_or_default())
+    let totals = Totals::of(o, &pick)?;
+    let reading = reconcile(&rows, &totals, rec)?;
+    let incl = tax_mode == TaxMode::Inclusive;
+    let lines: Vec<OrderLine> = rows
+        .iter()
+        .map(|(sku, name, quantity, vat, r)| {
+            let (gross, net) = reading.row(r, incl);
+            let tax_base = taxed_before_discount(r, *vat, reading);
+            OrderLine {
+                sku: Some(sku.clone()),
+                name: name.clone(),
+                quantity: *quantity,
+                unit_price: if incl { r.price_incl } else { r.price },
+                vat_percentage: *vat,
+                discount: (gross - net).max(Decimal::ZERO),
+                row_total: net,
+                tax: Some(r.tax),
+                tax_base,
+            }
+        })
+        .collect();
+
+    // an order-level discount covers the shipping discount too
+    let ship_excl = if reading == Reading::OrderLevel {
+        totals.shipping
     } else {
-        shipping_excl
+        totals.shipping_net_excl()
     };
-    let shipping_cost = (!shipping_amount.is_zero()).then(|| Charge {
+    let ship_amount = if incl {
+        ship_excl + totals.shipping_tax
+    } else {
+        ship_excl
+    };
+    let shipping_cost = (!ship_amount.is_zero()).then(|| Charge {
         description: text(&o.shipping_description).unwrap_or_else(|| "Shipping".into()),
-        amount: shipping_amount,
-        vat_percentage: shipping_tax.and_then(|t| shipping_vat(shipping_excl, t, &lines)),
-        // the VAT amount the sink judges (not the percentage rebuilt above from rounded cents);
-        // `shipping_tax_amount` is after a shipping discount, so it is kept only without one
-        tax: shipping_tax.filter(|_| o.shipping_discount_amount.unwrap_or_default().is_zero()),
+        amount: ship_amount,
+        vat_percentage: shipping_vat(ship_excl, totals.shipping_tax, &lines),
+        tax: Some(totals.shipping_tax),
     });
+    let discount = match reading {
+        Reading::OrderLevel => {
+            if incl {
+                totals.discount
+            } else {
+                totals.discount - totals.dtc
+            }
+        }
+        _ => Decimal::ZERO,
+    };
 
     let guest = o.customer_is_guest || o.customer_id.is_none();
     let email = text(&o.customer_email).or_else(|| text(&billing_wire.email));
@@ -234,8 +281,19 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
         modified: if guest { modified } else { None },
     };
 
+    let note = (order_currency != currency).then(|| {
+        let total = o.grand_total.unwrap_or_default();
+        let rate = o
+            .base_to_order_rate
+            .map(|r| format!(" (koers {})", r.normalize()))
+            .unwrap_or_default();
+        format!(
+            "Besteld in {order_currency}: totaal {order_currency} {total:.2}{rate}; geboekt in {currency} (basisvaluta van de webshop)"
+        )
+    });
+
     Ok(Order {
-        number,
+        number: number.clone(),
         source_id: Some(o.entity_id.to_string()),
         created_at,
         modified,
@@ -248,12 +306,345 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
         lines,
         shipping_cost,
         payment_cost: None,
-        discount: o.discount_amount.unwrap_or_default().abs(),
+        discount,
         payment_method: o.payment.as_ref().and_then(|p| text(&p.method)),
-        grand_total: o.grand_total.unwrap_or_default(),
-        tax_total: o.tax_amount.unwrap_or_default(),
+        grand_total: totals.grand_total,
+        tax_total: totals.tax,
         vat_rounding: Default::default(),
+        replaces: predecessors(o, &number),
+        cancelled: order_state(o).as_deref() == Some("canceled"),
+        note,
     })
+}
+
+/// The order's state: `state`, else the state a core status belongs to (Magento's
+/// `sales_order_status_state`; a custom status always comes with its state on the order).
+pub fn order_state(o: &WireOrder) -> Option<String> {
+    text(&o.state).map(|s| s.to_ascii_lowercase()).or_else(|| {
+        let status = text(&o.status)?.to_ascii_lowercase();
+        let state = match status.as_str() {
+            "pending" => "new",
+            "processing" | "fraud" => "processing",
+            "complete" => "complete",
+            "closed" => "closed",
+            "canceled" => "canceled",
+            "holded" => "holded",
+            "payment_review" => "payment_review",
+            "pending_payment" => "pending_payment",
+            _ => return None,
+        };
+        Some(state.to_owned())
+    })
+}
+
+/// The orders an edited order replaces, nearest first: its parent (`relation_parent_real_id`),
+/// the edits between (`<original>-<n>`, from `edit_increment`), and the original order
+/// (`original_increment_id`), as `Magento\Sales\Model\AdminOrder\Create::createOrder` numbers
+/// them.
+pub fn predecessors(o: &WireOrder, number: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |n: String| {
+        if n != number && !out.contains(&n) {
+            out.push(n);
+        }
+    };
+    if let Some(p) = text(&o.relation_parent_real_id) {
+        add(p);
+    }
+    let original = text(&o.original_increment_id);
+    let is_edit = o.relation_parent_id.is_some() || text(&o.relation_parent_real_id).is_some();
+    if let (Some(orig), true) = (&original, is_edit) {
+        for k in (1..o.edit_increment.unwrap_or(0)).rev() {
+            add(format!("{orig}-{k}"));
+        }
+        add(orig.clone());
+    }
+    out
+}
+
+/// Which items become lines, with their index in `items`: see [`order_from_wire`].
+fn priced_items(items: &[WireOrderItem]) -> Vec<(usize, &WireOrderItem)> {
+    let priced = |x: &WireOrderItem| {
+        [x.price, x.row_total, x.row_total_incl_tax]
+            .iter()
+            .any(|v| v.is_some_and(|v| !v.is_zero()))
+    };
+    let children_of = |id: Option<u64>| {
+        items
+            .iter()
+            .filter(move |x| id.is_some() && x.parent_item_id == id)
+    };
+    // `isChildrenCalculated()`: a bundle with dynamic price carries the amounts on its
+    // children (the REST order does not expose `product_calculations`, the rows show it)
+    let children_calculated =
+        |p: &WireOrderItem| p.product_type.as_deref() == Some("bundle") && children_of(p.item_id).any(priced);
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let parent = item
+            .parent_item_id
+            .and_then(|p| items.iter().find(|x| x.item_id == Some(p)));
+        let keep = match parent {
+            Some(p) => children_calculated(p),
+            None => !children_calculated(item),
+        };
+        if keep {
+            out.push((i, item));
+        }
+    }
+    out
+}
+
+/// Picks an order's amounts in the order or the base currency.
+struct Pick<'a> {
+    base: bool,
+    record: &'a str,
+}
+
+impl Pick<'_> {
+    fn get(
+        &self,
+        field: &str,
+        order: Option<Decimal>,
+        base: Option<Decimal>,
+    ) -> Result<Option<Decimal>, Rejection> {
+        if !self.base {
+            return Ok(order);
+        }
+        match (base, order) {
+            (Some(b), _) => Ok(Some(b)),
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(Rejection::new(
+                self.record,
+                Some(&match field.rsplit_once('.') {
+                    Some((head, last)) => format!("{head}.base_{last}"),
+                    None => format!("base_{field}"),
+                }),
+                "missing: the order is in another currency than the shop's base currency",
+            )),
+        }
+    }
+}
+
+/// One item row's amounts as Magento stores them (before the row's discount).
+#[derive(Debug, Clone, Copy)]
+struct RowAmounts {
+    price: Decimal,
+    price_incl: Decimal,
+    row_total: Decimal,
+    row_incl: Decimal,
+    tax: Decimal,
+    discount: Decimal,
+    dtc: Decimal,
+}
+
+impl RowAmounts {
+    fn of(item: &WireOrderItem, pick: &Pick<'_>, at: &str, qty: Decimal) -> Result<Self, Rejection> {
+        let f = |n: &str| format!("{at}.{n}");
+        let price = pick
+            .get(&f("price"), item.price, item.base_price)?
+            .ok_or_else(|| Rejection::new(pick.record, Some(&f("price")), "missing"))?;
+        let row_total = pick
+            .get(&f("row_total"), item.row_total, item.base_row_total)?
+            .unwrap_or(qty * price);
+        let tax = pick.get(&f("tax_amount"), item.tax_amount, item.base_tax_amount)?;
+        let row_incl = pick.get(
+            &f("row_total_incl_tax"),
+            item.row_total_incl_tax,
+            item.base_row_total_incl_tax,
+        )?;
+        let price_incl = pick
+            .get(
+                &f("price_incl_tax"),
+                item.price_incl_tax,
+                item.base_price_incl_tax,
+            )?
+            .or(row_incl.filter(|_| !qty.is_zero()).map(|r| r / qty))
+            .unwrap_or(price);
+        let row_incl = row_incl.unwrap_or(qty * price_incl);
+        Ok(RowAmounts {
+            price,
+            price_incl,
+            row_total,
+            row_incl,
+            // without the row's tax, the VAT in the row before discount
+            tax: tax.unwrap_or(row_incl - row_total),
+            discount: pick
+                .get(
+                    &f("discount_amount"),
+                    item.discount_amount,
+                    item.base_discount_amount,
+                )?
+                .unwrap_or_default()
+                .abs(),
+            dtc: pick
+                .get(
+                    &f("discount_tax_compensation_amount"),
+                    item.discount_tax_compensation_amount,
+                    item.base_discount_tax_compensation_amount,
+                )?
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// The order's totals as Magento stores them.
+#[derive(Debug, Clone, Copy)]
+struct Totals {
+    subtotal: Option<Decimal>,
+    shipping: Decimal,
+    shipping_tax: Decimal,
+    shipping_discount: Decimal,
+    shipping_dtc: Decimal,
+    /// Positive.
+    discount: Decimal,
+    dtc: Decimal,
+    tax: Decimal,
+    grand_total: Decimal,
+}
+
+impl Totals {
+    fn of(o: &WireOrder, pick: &Pick<'_>) -> Result<Self, Rejection> {
+        let shipping = pick.get("shipping_amount", o.shipping_amount, o.base_shipping_amount)?;
+        let shipping_tax = pick.get(
+            "shipping_tax_amount",
+            o.shipping_tax_amount,
+            o.base_shipping_tax_amount,
+        )?;
+        let shipping_incl = pick.get("shipping_incl_tax", o.shipping_incl_tax, o.base_shipping_incl_tax)?;
+        let (shipping, shipping_tax) = match (shipping, shipping_tax, shipping_incl) {
+            (Some(s), Some(t), _) => (s, t),
+            (Some(s), None, Some(i)) => (s, i - s),
+            (Some(s), None, None) => (s, Decimal::ZERO),
+            (None, Some(t), Some(i)) => (i - t, t),
+            (None, _, _) => (Decimal::ZERO, Decimal::ZERO),
+        };
+        Ok(Totals {
+            subtotal: pick.get("subtotal", o.subtotal, o.base_subtotal)?,
+            shipping,
+            shipping_tax,
+            shipping_discount: pick
+                .get(
+                    "shipping_discount_amount",
+                    o.shipping_discount_amount,
+                    o.base_shipping_discount_amount,
+                )?
+                .unwrap_or_default()
+                .abs(),
+            shipping_dtc: pick
+                .get(
+                    "shipping_discount_tax_compensation_amount",
+                    o.shipping_discount_tax_compensation_amount,
+                    o.base_shipping_discount_tax_compensation_amnt,
+                )?
+                .unwrap_or_default(),
+            discount: pick
+                .get("discount_amount", o.discount_amount, o.base_discount_amount)?
+                .unwrap_or_default()
+                .abs(),
+            dtc: pick
+                .get(
+                    "discount_tax_compensation_amount",
+                    o.discount_tax_compensation_amount,
+                    o.base_discount_tax_compensation_amount,
+                )?
+                .unwrap_or_default(),
+            tax: pick
+                .get("tax_amount", o.tax_amount, o.base_tax_amount)?
+                .unwrap_or_default(),
+            grand_total: pick
+                .get("grand_total", o.grand_total, o.base_grand_total)?
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Shipping after its discount, excl. VAT.
+    fn shipping_net_excl(&self) -> Decimal {
+        self.shipping - self.shipping_discount + self.shipping_dtc
+    }
+}
+
+/// How an order's rows relate to its discount: the reading [`reconcile`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// Magento core: rows before their discount (`row_total - discount_amount +
+    /// discount_tax_compensation_amount`, plus `tax_amount` incl. VAT).
+    RowsGross,
+    /// Rows already net of their discount (`row_total` / `row_total_incl_tax` as they are;
+    /// the row's `discount_amount` is information only).
+    RowsNet,
+    /// The rows carry no discount; the order's `discount_amount` is one order-level discount.
+    OrderLevel,
+}
+
+impl Reading {
+    /// (row before discount, row after discount) in the tax mode.
+    fn row(self, r: &RowAmounts, incl: bool) -> (Decimal, Decimal) {
+        let gross = if incl { r.row_incl } else { r.row_total };
+        let net_excl = match self {
+            Reading::RowsGross => r.row_total - r.discount + r.dtc,
+            Reading::RowsNet | Reading::OrderLevel => r.row_total,
+        };
+        let net = match (self, incl) {
+            (_, false) => net_excl,
+            (Reading::RowsGross, true) => net_excl + r.tax,
+            (_, true) => r.row_incl,
+        };
+        (gross, net)
+    }
+}
+
+/// With `tax/calculation/apply_after_discount = 0` Magento taxes a row before its discount
+/// (`Magento\Tax\Model\Calculation\AbstractAggregateCalculator`: the discount is not taken
+/// off the taxable amount, and no discount tax compensation arises), so the row's `tax_amount`
+/// belongs to `row_total`, not to the row after discount. The stated `tax_percent` only tells
+/// which base the tax was computed on; which SnelStart rate explains it is then judged on the
+/// amounts. `None` when the tax is on the row after discount (or no discount applies).
+fn taxed_before_discount(r: &RowAmounts, percent: Option<Decimal>, reading: Reading) -> Option<Decimal> {
+    let p = percent? / Decimal::ONE_HUNDRED;
+    if r.discount.is_zero() || !r.dtc.is_zero() || reading != Reading::RowsGross {
+        return None;
+    }
+    let net_excl = r.row_total - r.discount;
+    let cent = Decimal::new(1, 2);
+    let off = |base: Decimal| (round_money(base * p, 2) - r.tax).abs();
+    (off(r.row_total) <= cent && off(net_excl) > cent).then_some(r.row_total)
+}
+
+type Row = (Sku, String, Decimal, Option<Decimal>, RowAmounts);
+
+/// Finds the reading of rows, discount and shipping that gives the order's `grand_total` to
+/// the cent, trying Magento core's first (rows before discount), then rows already net of
+/// their discount, then one order-level discount. None: a rejection naming the sums.
+fn reconcile(rows: &[Row], t: &Totals, record: &str) -> Result<Reading, Rejection> {
+    let cent = |d: Decimal| round_money(d, 2);
+    let ship_incl = t.shipping_net_excl() + t.shipping_tax;
+    let lines = |reading: Reading| -> Decimal { rows.iter().map(|(.., r)| reading.row(r, true).1).sum() };
+    let before = cent(lines(Reading::RowsGross) + ship_incl);
+    let net = cent(lines(Reading::RowsNet) + ship_incl);
+    let gross_excl: Decimal = rows.iter().map(|(.., r)| r.row_total).sum();
+    let order_level = cent(gross_excl + t.shipping + t.tax + t.dtc + t.shipping_dtc - t.discount);
+    let goal = cent(t.grand_total);
+    let has_row_discount = rows.iter().any(|(.., r)| !r.discount.is_zero());
+    if before == goal {
+        return Ok(Reading::RowsGross);
+    }
+    if has_row_discount && net == goal {
+        return Ok(Reading::RowsNet);
+    }
+    if !has_row_discount && order_level == goal {
+        return Ok(Reading::OrderLevel);
+    }
+    let subtotal = t.subtotal.map(|s| format!("subtotal {s}, ")).unwrap_or_default();
+    Err(Rejection::new(
+        record,
+        Some("grand_total"),
+        format!(
+            "no reading of the amounts gives the shop's grand_total {} ({subtotal}discount_amount -{}, \
+             shipping_amount {}, tax_amount {}): rows before their discount give {before}, rows net of \
+             their discount {net}, an order-level discount {order_level}",
+            t.grand_total, t.discount, t.shipping, t.tax
+        ),
+    ))
 }
 
 /// The VAT percentage of a shipping charge: a line rate explaining the tax within a cent,
@@ -269,12 +660,18 @@ pub fn shipping_vat(excl: Decimal, tax: Decimal, lines: &[OrderLine]) -> Option<
     rates.sort();
     rates.dedup();
     let cent = Decimal::new(1, 2);
+    let explains = |r: &Decimal| (excl * r / Decimal::ONE_HUNDRED - tax).abs() <= cent;
+    let ratio = tax / excl * Decimal::ONE_HUNDRED;
+    // the shipping tax class's rate need not be a line's (only 9 % articles, 21 % shipping):
+    // a whole percentage that explains the tax comes next
+    let whole = round_money(ratio, 0);
     rates
         .into_iter()
         .rev()
-        .find(|r| (excl * r / Decimal::ONE_HUNDRED - tax).abs() <= cent)
+        .find(explains)
         .map(|r| r.normalize())
-        .or_else(|| Some(round_money(tax / excl * Decimal::ONE_HUNDRED, 2)))
+        .or_else(|| explains(&whole).then_some(whole))
+        .or_else(|| Some(round_money(ratio, 2)))
 }
 
 /// Maps a registered customer; the default billing and shipping addresses come along.
@@ -689,17 +1086,19 @@ mod tests {
             "order_currency_code": "EUR",
             "shipping_amount": 4.13, "shipping_incl_tax": 5.0, "shipping_tax_amount": 0.87,
             "shipping_description": "Flat Rate - Fixed",
-            "discount_amount": -6.78, "tax_amount": 10.93, "grand_total": 60.27,
+            "subtotal": 44.99, "discount_amount": -4.00, "discount_tax_compensation_amount": 0.69,
+            "tax_amount": 8.19, "grand_total": 54.00,
             "items": [
                 {"item_id": 1, "sku": "SHIRT-RED-M", "name": "Shirt", "product_type": "configurable",
                  "qty_ordered": 2, "price": 16.53, "price_incl_tax": 20.0, "row_total": 33.06,
-                 "row_total_incl_tax": 40.0, "tax_percent": 21, "discount_amount": 6.78},
+                 "row_total_incl_tax": 40.0, "tax_percent": 21, "tax_amount": 6.25, "discount_amount": 4.00,
+                 "discount_tax_compensation_amount": 0.69},
                 {"item_id": 2, "parent_item_id": 1, "sku": "SHIRT-RED-M", "name": "Shirt red M",
                  "product_type": "simple", "qty_ordered": 2, "price": 0, "price_incl_tax": 0,
                  "row_total": 0, "tax_percent": 0},
                 {"item_id": 3, "sku": "TEA-1", "name": "Thee", "product_type": "simple",
                  "qty_ordered": 1, "price": 11.93, "price_incl_tax": 13.0, "row_total": 11.93,
-                 "row_total_incl_tax": 13.0, "tax_percent": 9}
+                 "row_total_incl_tax": 13.0, "tax_percent": 9, "tax_amount": 1.07}
             ],
             "billing_address": {"firstname": "Jan", "lastname": "Jansen", "street": ["Dorpsstraat 1"],
                 "city": "Utrecht", "postcode": "1234 AB", "country_id": "NL", "telephone": "0301234567",
@@ -710,22 +1109,6 @@ mod tests {
                     "city": "Gent", "postcode": "9000", "country_id": "be"},
                 "method": "flatrate_flatrate"}}]}
         })
-    }
-
-    #[test]
-    fn order_carries_the_shops_vat_amounts() {
-        let mut w = base_order();
-        w["items"][0]["tax_amount"] = serde_json::json!(5.77);
-        w["items"][2]["tax_amount"] = serde_json::json!(1.07);
-        let o = order_from_wire(&wire_order(w.clone()), TaxMode::Inclusive).unwrap();
-        // the discounted row's VAT is after its discount, which stays on the order: not kept
-        assert_eq!(o.lines[0].tax, None);
-        assert_eq!(o.lines[1].tax, Some(dec!(1.07)));
-        assert_eq!(o.shipping_cost.as_ref().unwrap().tax, Some(dec!(0.87)));
-        // a shipping discount: shipping_tax_amount is after it, so it is not kept
-        w["shipping_discount_amount"] = serde_json::json!(1.0);
-        let o = order_from_wire(&wire_order(w), TaxMode::Inclusive).unwrap();
-        assert_eq!(o.shipping_cost.as_ref().unwrap().tax, None);
     }
 
     #[test]
@@ -749,16 +1132,20 @@ mod tests {
         assert_eq!(o.lines[0].sku.as_ref().unwrap().as_str(), "SHIRT-RED-M");
         assert_eq!(o.lines[0].unit_price, dec!(20.0));
         assert_eq!(o.lines[0].quantity, dec!(2));
-        assert_eq!(o.lines[0].row_total, dec!(40.0));
-        assert_eq!(o.lines[0].discount, dec!(0));
+        // the row's incl.-VAT discount is on the line: 40.00 - 4.00
+        assert_eq!(o.lines[0].row_total, dec!(36.00));
+        assert_eq!(o.lines[0].discount, dec!(4.00));
+        assert_eq!(o.lines[0].tax, Some(dec!(6.25)));
         assert_eq!(o.lines[1].vat_percentage, Some(dec!(9)));
-        assert_eq!(o.discount, dec!(6.78));
+        assert_eq!(o.discount, dec!(0), "not counted twice");
         let ship = o.shipping_cost.as_ref().unwrap();
         assert_eq!(ship.amount, dec!(5.0));
         assert_eq!(ship.vat_percentage, Some(dec!(21)));
         assert_eq!(ship.description, "Flat Rate - Fixed");
-        assert_eq!(o.grand_total, dec!(60.27));
-        assert_eq!(o.tax_total, dec!(10.93));
+        assert_eq!(ship.tax, Some(dec!(0.87)));
+        assert_eq!(o.grand_total, dec!(54.00));
+        assert_eq!(o.tax_total, dec!(8.19));
+        assert!(!o.cancelled && o.replaces.is_empty() && o.note.is_none());
         assert_eq!(o.payment_method.as_deref(), Some("checkmo"));
         assert_eq!(o.customer.key, "7");
         assert!(!o.customer.is_guest);
@@ -779,8 +1166,369 @@ mod tests {
         let o = order_from_wire(&wire_order(j), TaxMode::Exclusive).unwrap();
         assert_eq!(o.lines[0].sku.as_ref().unwrap().as_str(), "SHIRT-RED-M");
         assert_eq!(o.lines[0].unit_price, dec!(16.53));
-        assert_eq!(o.lines[0].row_total, dec!(33.06));
+        // 33.06 - 4.00 + 0.69: the VAT part of the incl. discount stays out of the excl. row
+        assert_eq!(o.lines[0].row_total, dec!(29.75));
+        assert_eq!(o.lines[0].discount, dec!(3.31));
         assert_eq!(o.shipping_cost.unwrap().amount, dec!(4.13));
+    }
+
+    /// One 21 % item (qty 1) without shipping: the amounts Magento stores for it.
+    #[allow(clippy::too_many_arguments)]
+    fn one_item(
+        price: &str,
+        price_incl: &str,
+        row_total: &str,
+        row_incl: &str,
+        tax: &str,
+        discount: &str,
+        dtc: &str,
+        grand_total: &str,
+    ) -> WireOrder {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let mut j = base_order();
+        j["items"] = serde_json::json!([{"item_id": 1, "sku": "KP-1", "name": "Koffie", "product_type": "simple",
+            "qty_ordered": 1, "price": d(price), "price_incl_tax": d(price_incl), "row_total": d(row_total),
+            "row_total_incl_tax": d(row_incl), "tax_percent": 21, "tax_amount": d(tax),
+            "discount_amount": d(discount), "discount_tax_compensation_amount": d(dtc)}]);
+        j["subtotal"] = serde_json::json!(d(row_total));
+        j["discount_amount"] = serde_json::json!(-d(discount));
+        j["discount_tax_compensation_amount"] = serde_json::json!(d(dtc));
+        j["tax_amount"] = serde_json::json!(d(tax));
+        j["grand_total"] = serde_json::json!(d(grand_total));
+        j["shipping_amount"] = 0.into();
+        j["shipping_incl_tax"] = 0.into();
+        j["shipping_tax_amount"] = 0.into();
+        wire_order(j)
+    }
+
+    fn line_of(o: &WireOrder, mode: TaxMode) -> (Decimal, Decimal, Option<Decimal>, Decimal) {
+        let m = order_from_wire(o, mode).unwrap();
+        assert_eq!(
+            m.discount,
+            dec!(0),
+            "the discount is on the line, not again on the order"
+        );
+        let l = &m.lines[0];
+        (l.row_total, l.discount, l.tax, m.grand_total)
+    }
+
+    #[test]
+    fn discounted_rows_reconcile_under_each_tax_setting() {
+        // (price_includes_tax, discount_tax, apply_after_discount) -> Magento's stored amounts
+        // (AbstractAggregateCalculator), 10 % cart rule on a 100.00 excl. / 121.00 incl. item
+        let cases = [
+            // excl. prices, discount on excl., tax after discount: tax on 90.00
+            (
+                one_item("100", "121", "100", "121", "18.90", "10", "0", "108.90"),
+                "90",
+                "108.90",
+            ),
+            // excl. prices, discount on excl., tax before discount: tax on 100.00
+            (
+                one_item("100", "121", "100", "121", "21.00", "10", "0", "111.00"),
+                "90",
+                "111.00",
+            ),
+            // excl. prices, discount on incl. (12.10), tax after: Magento takes 12.10 off the
+            // excl. row (calculateWithTaxNotInPrice) and taxes 87.90
+            (
+                one_item("100", "121", "100", "121", "18.46", "12.10", "0", "106.36"),
+                "87.90",
+                "106.36",
+            ),
+            // incl. prices, discount on excl. (10.00) taken off the incl. row: tax on 111.00,
+            // 1.74 kept as compensation
+            (
+                one_item("100", "121", "100", "121", "19.26", "10", "1.74", "111.00"),
+                "91.74",
+                "111.00",
+            ),
+            // incl. prices, discount on incl. (12.10): tax on 108.90
+            (
+                one_item("100", "121", "100", "121", "18.90", "12.10", "2.10", "108.90"),
+                "90.00",
+                "108.90",
+            ),
+            // incl. prices, tax before discount: no compensation, full tax
+            (
+                one_item("100", "121", "100", "121", "21.00", "12.10", "0", "108.90"),
+                "87.90",
+                "108.90",
+            ),
+        ];
+        for (i, (o, excl, incl)) in cases.iter().enumerate() {
+            let d = |s: &str| s.parse::<Decimal>().unwrap();
+            let (row, _, tax, gt) = line_of(o, TaxMode::Exclusive);
+            assert_eq!(row, d(excl), "case {i} excl.");
+            let (row_incl, disc, tax_incl, _) = line_of(o, TaxMode::Inclusive);
+            assert_eq!(row_incl, d(incl), "case {i} incl.");
+            assert_eq!(row_incl, gt, "case {i}: one line, so it is the grand total");
+            assert_eq!(disc, dec!(121) - d(incl), "case {i}");
+            assert_eq!(tax, tax_incl);
+            assert_eq!(row + tax.unwrap(), gt, "case {i}: excl. row + the shop's VAT");
+        }
+    }
+
+    #[test]
+    fn a_100_percent_coupon_books_zero() {
+        // incl. prices, 44.00 item, coupon 100 %: tax 0, the 7.64 VAT is compensation
+        let o = one_item("36.36", "44", "36.36", "44", "0", "44", "7.64", "0");
+        for mode in [TaxMode::Inclusive, TaxMode::Exclusive] {
+            let (row, disc, tax, gt) = line_of(&o, mode);
+            assert_eq!((row, tax, gt), (dec!(0), Some(dec!(0)), dec!(0)), "{mode:?}");
+            assert_eq!(
+                disc,
+                if mode == TaxMode::Inclusive {
+                    dec!(44)
+                } else {
+                    dec!(36.36)
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn rows_already_net_and_order_level_discounts_are_recognised() {
+        // a shop whose rows are already net of the 10.00 (row_total 90) still reports it
+        let o = one_item("90", "108.90", "90", "108.90", "18.90", "10", "0", "108.90");
+        let m = order_from_wire(&o, TaxMode::Inclusive).unwrap();
+        assert_eq!((m.lines[0].row_total, m.discount), (dec!(108.90), dec!(0)));
+        // rows without a discount and a discount on the order only (older imports)
+        let mut o = one_item("100", "121", "100", "121", "18.90", "0", "0", "108.90");
+        o.discount_amount = Some(dec!(-10));
+        let m = order_from_wire(&o, TaxMode::Exclusive).unwrap();
+        assert_eq!((m.lines[0].row_total, m.discount), (dec!(100), dec!(10)));
+        // a catalogue price rule lowers the price itself: nothing to reconcile
+        let o = one_item("90", "108.90", "90", "108.90", "18.90", "0", "0", "108.90");
+        assert_eq!(line_of(&o, TaxMode::Inclusive).0, dec!(108.90));
+    }
+
+    #[test]
+    fn an_order_no_reading_reconciles_is_rejected_with_the_sums() {
+        let o = one_item("100", "121", "100", "121", "18.90", "10", "0", "150.00");
+        let r = order_from_wire(&o, TaxMode::Inclusive).unwrap_err();
+        assert_eq!(r.field.as_deref(), Some("grand_total"));
+        assert_eq!(
+            r.message,
+            "no reading of the amounts gives the shop's grand_total 150.00 (subtotal 100, discount_amount -10, \
+             shipping_amount 0, tax_amount 18.90): rows before their discount give 108.90, rows net of their \
+             discount 121, an order-level discount 108.90"
+        );
+    }
+
+    #[test]
+    fn shipping_discount_comes_off_the_shipping_charge() {
+        let mut j = base_order();
+        // a free-shipping cart rule: 4.13 excl. off the 5.00 shipping, its VAT with it
+        j["shipping_discount_amount"] = 4.13.into();
+        j["shipping_tax_amount"] = 0.into();
+        j["discount_amount"] = (-8.13).into();
+        j["tax_amount"] = 7.32.into();
+        j["grand_total"] = 49.00.into();
+        let o = order_from_wire(&wire_order(j), TaxMode::Inclusive).unwrap();
+        assert!(o.shipping_cost.is_none(), "{:?}", o.shipping_cost);
+        assert_eq!(o.lines.iter().map(|l| l.row_total).sum::<Decimal>(), dec!(49.00));
+    }
+
+    fn bundle(dynamic: bool) -> WireOrder {
+        let mut j = base_order();
+        let (parent, kids) = if dynamic {
+            // the parent row holds the children's sum (recalculateParent), the children the prices
+            (
+                serde_json::json!({"item_id": 10, "sku": "GIFT-BOX", "name": "Cadeaubox", "product_type": "bundle",
+                    "qty_ordered": 1, "price": 24.79, "price_incl_tax": 30.0, "row_total": 24.79,
+                    "row_total_incl_tax": 30.0, "tax_amount": 5.21, "tax_percent": 21}),
+                [
+                    (11, "KP-1", "8.26", "10", "1.74"),
+                    (12, "KP-2", "16.53", "20", "3.47"),
+                ],
+            )
+        } else {
+            (
+                serde_json::json!({"item_id": 10, "sku": "GIFT-BOX", "name": "Cadeaubox", "product_type": "bundle",
+                    "qty_ordered": 1, "price": 24.79, "price_incl_tax": 30.0, "row_total": 24.79,
+                    "row_total_incl_tax": 30.0, "tax_amount": 5.21, "tax_percent": 21}),
+                [(11, "KP-1", "0", "0", "0"), (12, "KP-2", "0", "0", "0")],
+            )
+        };
+        let mut items = vec![parent];
+        for (id, sku, p, pi, t) in kids {
+            let d = |s: &str| s.parse::<Decimal>().unwrap();
+            items.push(
+                serde_json::json!({"item_id": id, "parent_item_id": 10, "sku": sku, "name": sku,
+                "product_type": "simple", "qty_ordered": 1, "price": d(p), "price_incl_tax": d(pi),
+                "row_total": d(p), "row_total_incl_tax": d(pi), "tax_amount": d(t), "tax_percent": 21}),
+            );
+        }
+        j["items"] = items.into();
+        j["subtotal"] = 24.79.into();
+        j["discount_amount"] = 0.into();
+        j["discount_tax_compensation_amount"] = 0.into();
+        j["tax_amount"] = 6.08.into();
+        j["grand_total"] = 35.00.into();
+        wire_order(j)
+    }
+
+    #[test]
+    fn a_dynamic_price_bundle_is_booked_as_its_children() {
+        let o = order_from_wire(&bundle(true), TaxMode::Inclusive).unwrap();
+        let got: Vec<(&str, Decimal)> = o
+            .lines
+            .iter()
+            .map(|l| (l.sku.as_ref().unwrap().as_str(), l.row_total))
+            .collect();
+        assert_eq!(got, [("KP-1", dec!(10)), ("KP-2", dec!(20))]);
+        assert_eq!(o.grand_total, dec!(35.00));
+    }
+
+    #[test]
+    fn a_fixed_price_bundle_is_one_line_with_its_own_sku() {
+        let o = order_from_wire(&bundle(false), TaxMode::Inclusive).unwrap();
+        let got: Vec<(&str, Decimal)> = o
+            .lines
+            .iter()
+            .map(|l| (l.sku.as_ref().unwrap().as_str(), l.row_total))
+            .collect();
+        assert_eq!(got, [("GIFT-BOX", dec!(30.0))]);
+    }
+
+    #[test]
+    fn grouped_products_are_plain_rows() {
+        // a grouped product orders its simples as rows of their own, without a parent row
+        let mut j = base_order();
+        j["items"][0]["product_type"] = "simple".into();
+        j["items"][0]["sku"] = "SHIRT-RED-L".into();
+        j["items"][1]["parent_item_id"] = serde_json::Value::Null;
+        j["items"][1]["product_type"] = "simple".into();
+        let o = order_from_wire(&wire_order(j), TaxMode::Inclusive).unwrap();
+        let skus: Vec<&str> = o.lines.iter().map(|l| l.sku.as_ref().unwrap().as_str()).collect();
+        assert_eq!(skus, ["SHIRT-RED-L", "SHIRT-RED-M", "TEA-1"]);
+    }
+
+    #[test]
+    fn foreign_currency_orders_book_the_base_amounts_with_a_note() {
+        let mut j = base_order();
+        j["order_currency_code"] = "USD".into();
+        j["base_currency_code"] = "EUR".into();
+        j["base_to_order_rate"] = 1.1.into();
+        // order amounts in USD (x 1.1), base amounts are the EUR ones
+        for (k, v) in [
+            ("subtotal", 49.49),
+            ("discount_amount", -4.40),
+            ("tax_amount", 9.01),
+            ("grand_total", 59.40),
+            ("shipping_amount", 4.54),
+            ("shipping_incl_tax", 5.50),
+            ("shipping_tax_amount", 0.96),
+            ("discount_tax_compensation_amount", 0.76),
+        ] {
+            let eur = j[k].clone();
+            j[format!("base_{k}")] = eur;
+            j[k] = v.into();
+        }
+        for i in 0..3 {
+            for k in [
+                "price",
+                "price_incl_tax",
+                "row_total",
+                "row_total_incl_tax",
+                "tax_amount",
+                "discount_amount",
+                "discount_tax_compensation_amount",
+            ] {
+                let eur = j["items"][i][k].clone();
+                if !eur.is_null() {
+                    j["items"][i][format!("base_{k}")] = eur.clone();
+                    j["items"][i][k] = (eur.as_f64().unwrap() * 1.1).into();
+                }
+            }
+        }
+        let o = order_from_wire(&wire_order(j.clone()), TaxMode::Inclusive).unwrap();
+        assert_eq!(o.currency, Currency::eur());
+        assert_eq!(o.grand_total, dec!(54.00));
+        assert_eq!(o.lines[0].row_total, dec!(36.00));
+        assert_eq!(
+            o.note.as_deref(),
+            Some("Besteld in USD: totaal USD 59.40 (koers 1.1); geboekt in EUR (basisvaluta van de webshop)")
+        );
+        // a base amount missing on a foreign-currency order is named, not guessed
+        let mut k = j.clone();
+        k["items"][0]["base_row_total"] = serde_json::Value::Null;
+        assert_eq!(
+            order_from_wire(&wire_order(k), TaxMode::Inclusive)
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("items[0].base_row_total")
+        );
+        // neither currency is EUR: the order's own amounts and currency (the sink refuses it)
+        j["base_currency_code"] = "GBP".into();
+        for k in [
+            "subtotal",
+            "discount_amount",
+            "tax_amount",
+            "grand_total",
+            "shipping_amount",
+            "shipping_incl_tax",
+            "shipping_tax_amount",
+            "discount_tax_compensation_amount",
+        ] {
+            j[k] = j[format!("base_{k}")].clone();
+        }
+        for i in 0..3 {
+            for k in [
+                "price",
+                "price_incl_tax",
+                "row_total",
+                "row_total_incl_tax",
+                "tax_amount",
+                "discount_amount",
+                "discount_tax_compensation_amount",
+            ] {
+                if !j["items"][i][format!("base_{k}")].is_null() {
+                    j["items"][i][k] = j["items"][i][format!("base_{k}")].clone();
+                }
+            }
+        }
+        let o = order_from_wire(&wire_order(j), TaxMode::Inclusive).unwrap();
+        assert_eq!(o.currency.as_str(), "USD");
+    }
+
+    #[test]
+    fn an_edit_replaces_its_parents_and_state_decides_cancellation() {
+        let mut j = base_order();
+        j["increment_id"] = "000000042-2".into();
+        j["relation_parent_id"] = 43.into();
+        j["relation_parent_real_id"] = "000000042-1".into();
+        j["original_increment_id"] = "000000042".into();
+        j["edit_increment"] = 2.into();
+        let o = order_from_wire(&wire_order(j), TaxMode::Inclusive).unwrap();
+        assert_eq!(o.replaces, ["000000042-1", "000000042"]);
+        assert!(!o.cancelled);
+        // the cancelled parent: a custom status on state canceled
+        let mut j = base_order();
+        j["state"] = "canceled".into();
+        j["status"] = "geannuleerd_door_klant".into();
+        j["relation_child_id"] = 44.into();
+        j["relation_child_real_id"] = "000000042-1".into();
+        let o = order_from_wire(&wire_order(j), TaxMode::Inclusive).unwrap();
+        assert!(o.cancelled && o.replaces.is_empty());
+        assert_eq!(o.status, "geannuleerd_door_klant");
+        // a custom status on a live state is not a cancellation; without state, core statuses map
+        let mut j = base_order();
+        j["status"] = "canceled_by_mistake_label".into();
+        assert!(
+            !order_from_wire(&wire_order(j.clone()), TaxMode::Inclusive)
+                .unwrap()
+                .cancelled
+        );
+        j["state"] = serde_json::Value::Null;
+        j["status"] = "canceled".into();
+        assert!(
+            order_from_wire(&wire_order(j), TaxMode::Inclusive)
+                .unwrap()
+                .cancelled
+        );
     }
 
     #[test]
@@ -844,6 +1592,7 @@ mod tests {
             discount: dec!(0),
             row_total: dec!(1),
             tax: None,
+            tax_base: None,
         };
         assert_eq!(
             shipping_vat(dec!(4.13), dec!(0.87), &[line(dec!(9)), line(dec!(21.00))]),
@@ -854,6 +1603,11 @@ mod tests {
             Some(dec!(5.50))
         );
         assert_eq!(shipping_vat(dec!(0), dec!(0), &[]), None);
+        // only 9 % lines, 21 % shipping: 0.86 / 4.09 is 21.03 %, but 21 % explains it
+        assert_eq!(
+            shipping_vat(dec!(4.09), dec!(0.86), &[line(dec!(9))]),
+            Some(dec!(21))
+        );
         assert_eq!(shipping_vat(dec!(5), dec!(0), &[]), Some(dec!(0)));
     }
 

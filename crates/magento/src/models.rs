@@ -455,12 +455,36 @@ pub struct WireOrderItem {
     /// VAT percentage.
     #[serde(default, deserialize_with = "de_opt_decimal")]
     pub tax_percent: Option<Decimal>,
-    /// Line discount (positive).
-    #[serde(default, deserialize_with = "de_opt_decimal")]
-    pub discount_amount: Option<Decimal>,
-    /// VAT on the row after its discount, as Magento rounded it.
+    /// VAT on the row, after the discount when tax is applied after discount.
     #[serde(default, deserialize_with = "de_opt_decimal")]
     pub tax_amount: Option<Decimal>,
+    /// Line discount (positive), incl. or excl. VAT per `tax/calculation/discount_tax`.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub discount_amount: Option<Decimal>,
+    /// The VAT part of an incl.-VAT discount that the tax no longer carries.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub discount_tax_compensation_amount: Option<Decimal>,
+    /// `price` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_price: Option<Decimal>,
+    /// `price_incl_tax` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_price_incl_tax: Option<Decimal>,
+    /// `row_total` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_row_total: Option<Decimal>,
+    /// `row_total_incl_tax` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_row_total_incl_tax: Option<Decimal>,
+    /// `tax_amount` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_tax_amount: Option<Decimal>,
+    /// `discount_amount` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_discount_amount: Option<Decimal>,
+    /// `discount_tax_compensation_amount` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_discount_tax_compensation_amount: Option<Decimal>,
 }
 
 /// `payment` of an order.
@@ -537,9 +561,76 @@ pub struct WireOrder {
     /// Buyer VAT number.
     #[serde(default)]
     pub customer_taxvat: Option<String>,
-    /// Order currency.
+    /// Order currency (what the buyer saw and paid in).
     #[serde(default)]
     pub order_currency_code: Option<String>,
+    /// The shop's base currency (what `base_*` amounts are in).
+    #[serde(default)]
+    pub base_currency_code: Option<String>,
+    /// Base to order currency rate.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_to_order_rate: Option<Decimal>,
+    /// Entity id of the order this edit replaced.
+    #[serde(default, deserialize_with = "de_opt_id")]
+    pub relation_parent_id: Option<u64>,
+    /// Increment id of the order this edit replaced.
+    #[serde(default, deserialize_with = "de_opt_text")]
+    pub relation_parent_real_id: Option<String>,
+    /// Entity id of the edit that replaced this order.
+    #[serde(default, deserialize_with = "de_opt_id")]
+    pub relation_child_id: Option<u64>,
+    /// Increment id of the edit that replaced this order.
+    #[serde(default, deserialize_with = "de_opt_text")]
+    pub relation_child_real_id: Option<String>,
+    /// Increment id of the first order of an edit chain.
+    #[serde(default, deserialize_with = "de_opt_text")]
+    pub original_increment_id: Option<String>,
+    /// How many edits led to this order (`-1`, `-2`, ...).
+    #[serde(default, deserialize_with = "de_opt_id")]
+    pub edit_increment: Option<u64>,
+    /// Subtotal excl. VAT before discount (the sum of the rows' `row_total`).
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub subtotal: Option<Decimal>,
+    /// Shipping discount (positive), part of `discount_amount`.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub shipping_discount_amount: Option<Decimal>,
+    /// The VAT part of an incl.-VAT shipping discount.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub shipping_discount_tax_compensation_amount: Option<Decimal>,
+    /// Sum of the items' discount tax compensation.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub discount_tax_compensation_amount: Option<Decimal>,
+    /// `subtotal` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_subtotal: Option<Decimal>,
+    /// `shipping_amount` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_shipping_amount: Option<Decimal>,
+    /// `shipping_incl_tax` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_shipping_incl_tax: Option<Decimal>,
+    /// `shipping_tax_amount` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_shipping_tax_amount: Option<Decimal>,
+    /// `shipping_discount_amount` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_shipping_discount_amount: Option<Decimal>,
+    /// `shipping_discount_tax_compensation_amount` in the base currency (Magento's column
+    /// name is cut to `..._amnt`).
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_shipping_discount_tax_compensation_amnt: Option<Decimal>,
+    /// `discount_amount` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_discount_amount: Option<Decimal>,
+    /// `discount_tax_compensation_amount` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_discount_tax_compensation_amount: Option<Decimal>,
+    /// `tax_amount` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_tax_amount: Option<Decimal>,
+    /// `grand_total` in the base currency.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub base_grand_total: Option<Decimal>,
     /// Shipping excl. VAT.
     #[serde(default, deserialize_with = "de_opt_decimal")]
     pub shipping_amount: Option<Decimal>,
@@ -549,9 +640,6 @@ pub struct WireOrder {
     /// VAT on shipping.
     #[serde(default, deserialize_with = "de_opt_decimal")]
     pub shipping_tax_amount: Option<Decimal>,
-    /// Discount on shipping (positive; `shipping_tax_amount` is after it).
-    #[serde(default, deserialize_with = "de_opt_decimal")]
-    pub shipping_discount_amount: Option<Decimal>,
     /// Shipping description, e.g. `Flat Rate - Fixed`.
     #[serde(default)]
     pub shipping_description: Option<String>,

@@ -170,6 +170,7 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
             discount: Decimal::ZERO,
             row_total: l.total + fixed * qty,
             tax: Some(round_money(unit_vat * qty, 2)),
+            tax_base: None,
         });
     }
     let sum = |code: &str| -> Decimal { w.totals.iter().filter(|t| t.code == code).map(|t| t.value).sum() };
@@ -259,6 +260,9 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
         grand_total,
         tax_total: round_money(vat_total, 2),
         vat_rounding: VatRounding::PerUnit,
+        replaces: Vec::new(),
+        cancelled: false,
+        note: None,
     };
     o.validate().map_err(Rejection::from)?;
     Ok(o)

@@ -241,6 +241,7 @@ pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
             discount: Decimal::ZERO,
             row_total,
             tax,
+            tax_base: None,
         });
     }
 
@@ -317,6 +318,9 @@ pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
         grand_total: paid_incl,
         tax_total: (paid_incl - paid_excl).normalize(),
         vat_rounding,
+        replaces: Vec::new(),
+        cancelled: false,
+        note: None,
     })
 }
 

@@ -288,6 +288,14 @@ pub fn change_line(c: &PlannedChange, all: bool) -> String {
                 let _ = writeln!(out, "  = unchanged {}", c.label);
             }
         }
+        ChangeAction::Skip => {
+            let _ = writeln!(
+                out,
+                "  - skip {}: {}",
+                c.label,
+                c.reason.as_deref().unwrap_or("not written")
+            );
+        }
     }
     out.clone()
 }
@@ -297,6 +305,11 @@ fn flow_plan(pair: &str, f: &FlowReport, all: bool, out: &mut String) {
         format!(", {} customer(s) to create first", f.dependencies_created)
     } else {
         String::new()
+    };
+    let deps = if f.skipped > 0 {
+        format!("{deps}, {} to skip (cancelled before export)", f.skipped)
+    } else {
+        deps
     };
     let _ = writeln!(
         out,

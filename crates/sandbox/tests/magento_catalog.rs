@@ -364,6 +364,36 @@ async fn legacy_stock_and_msi() {
     let (s, _) = m.call("POST", "/inventory/source-items", &[], Some(json!({"sourceItems": [{"sku": "KP-0001", "source_code": "mars", "quantity": 1, "status": 1}]}))).await;
     assert_eq!(s, 400);
 
+    // One row per (source, sku): a default source item saved before its product exists is
+    // the product's legacy stock item once it is created, not a second (sku, "default") row;
+    // a second save of the same key (other case) replaces the row.
+    for (sku, qty) in [("NEW-1", 4), ("new-1", 7)] {
+        let body =
+            json!({"sourceItems": [{"sku": sku, "source_code": "default", "quantity": qty, "status": 1}]});
+        let (s, _) = m.call("POST", "/inventory/source-items", &[], Some(body)).await;
+        assert_eq!(s, 200);
+    }
+    let body = json!({"product": {"sku": "NEW-1", "name": "Nieuw", "attribute_set_id": 4, "price": 1, "type_id": "simple"}});
+    let (s, v) = m.call("POST", "/products", &[], Some(body)).await;
+    assert_eq!(s, 200, "{v}");
+    let rows = m
+        .get("/inventory/source-items", &q(&filter(0, 0, "sku", "NEW-1", "eq")))
+        .await;
+    assert_eq!(rows["total_count"], 1, "{rows}");
+    assert_eq!(rows["items"][0]["quantity"], 7);
+    assert_eq!(m.get("/stockItems/NEW-1", &[]).await["qty"], 7);
+    let body =
+        json!({"sourceItems": [{"sku": "NEW-1", "source_code": "default", "quantity": 2, "status": 1}]});
+    m.call("POST", "/inventory/source-items", &[], Some(body)).await;
+    let rows = m
+        .get("/inventory/source-items", &q(&filter(0, 0, "sku", "NEW-1", "eq")))
+        .await;
+    assert_eq!(
+        (rows["total_count"].clone(), rows["items"][0]["quantity"].clone()),
+        (json!(1), json!(2))
+    );
+    assert_eq!(m.get("/stockItems/NEW-1", &[]).await["qty"], 2);
+
     let legacy = Mage::start(MagentoOptions {
         msi: false,
         ..Default::default()

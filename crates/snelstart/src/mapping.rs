@@ -1251,6 +1251,7 @@ pub fn order_to_verkooporder(o: &Order, inputs: &OrderInputs<'_>) -> Result<Orde
         .to_owned(),
         omschrijving: cfg.description.replace("{number}", &o.number),
         orderreferentie: reference,
+        memo: o.note.clone().filter(|n| !n.trim().is_empty()),
         afleveradres: o
             .shipping
             .as_ref()

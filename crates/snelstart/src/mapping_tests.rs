@@ -512,6 +512,7 @@ fn line(sku: &str, qty: Decimal, unit: Decimal, discount: Decimal, row: Decimal,
         discount,
         row_total: row,
         tax: None,
+        tax_base: None,
     }
 }
 
@@ -546,6 +547,9 @@ fn order() -> Order {
         grand_total: dec!(44.50),
         tax_total: dec!(0),
         vat_rounding: Default::default(),
+        replaces: Vec::new(),
+        cancelled: false,
+        note: None,
     }
 }
 

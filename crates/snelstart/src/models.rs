@@ -269,6 +269,9 @@ pub struct VerkooporderWrite {
     pub omschrijving: String,
     /// The shop order number (≤ 50): the exactly-once key.
     pub orderreferentie: String,
+    /// Free text on the order (no length limit in the spec): the order's note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
     /// Delivery address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub afleveradres: Option<Adres>,

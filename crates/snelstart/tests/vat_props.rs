@@ -223,6 +223,7 @@ fn build(g: &Gen) -> (Order, Vec<LineArticle>, Option<LineArticle>) {
             discount: (row.unit_price * row.quantity - row.amount).max(Decimal::ZERO),
             row_total: row.amount,
             tax: Some(row.tax),
+            tax_base: None,
         });
         arts.push(article(l.rate));
     }
@@ -284,6 +285,9 @@ fn build(g: &Gen) -> (Order, Vec<LineArticle>, Option<LineArticle>) {
         grand_total,
         tax_total: total_tax,
         vat_rounding: g.rounding,
+        replaces: Vec::new(),
+        cancelled: false,
+        note: None,
     };
     (order, arts, shipping.map(|(_, a)| a))
 }

@@ -928,7 +928,24 @@ async fn prepare<R: Routed>(
         st.quarantine_line(ctx, &key, &label, line);
         return Ok(None);
     }
-    let binding = ctx.store.binding(&ctx.pair.name, R::KIND, &key).await?;
+    let binding = super::succession::binding_or_predecessor(ctx.store, &ctx.pair.name, &record, &key).await?;
+    if let Some(reason) = super::succession::skip_reason(&record, binding.as_ref()) {
+        st.report.skipped += 1;
+        if ctx.plan {
+            st.report.plan.push(PlannedChange {
+                flow: ctx.flow,
+                kind: R::KIND,
+                key,
+                label,
+                action: ChangeAction::Skip,
+                target_id: None,
+                changes: Vec::new(),
+                after: None,
+                reason: Some(reason),
+            });
+        }
+        return Ok(None);
+    }
     if let Some(b) = &binding {
         if b.hash == hash {
             st.report.unchanged += 1;

@@ -24,6 +24,7 @@ use crate::state::StateStore;
 mod diff;
 mod flow;
 mod run;
+mod succession;
 
 pub use diff::{diff_json, record_hash, record_json};
 
@@ -319,6 +320,9 @@ pub enum ChangeAction {
     Unchanged,
     /// The record would be quarantined (see `reason`).
     Quarantine,
+    /// The record is not written (see `reason`): withdrawn at the source before it was
+    /// ever written, e.g. an order cancelled in the shop before export.
+    Skip,
 }
 
 pub use crate::connector::FieldChange;
@@ -365,6 +369,10 @@ pub struct FlowReport {
     pub unchanged: u64,
     /// Records quarantined.
     pub quarantined: u64,
+    /// Records not written because they were withdrawn at the source before they were ever
+    /// written (an order cancelled before export).
+    #[serde(default)]
+    pub skipped: u64,
     /// Dependencies (customers) created for records of this flow.
     pub dependencies_created: u64,
     /// Open intents from an earlier run resolved by lookup.
@@ -402,6 +410,7 @@ impl FlowReport {
             updated: 0,
             unchanged: 0,
             quarantined: 0,
+            skipped: 0,
             dependencies_created: 0,
             intents_resolved: 0,
             released: 0,

@@ -98,6 +98,7 @@ pub fn order(number: &str, customer_key: &str, code: &str, modified: Option<Date
             discount: Decimal::ZERO,
             row_total: price,
             tax: None,
+            tax_base: None,
         }],
         shipping_cost: None,
         payment_cost: None,
@@ -106,6 +107,9 @@ pub fn order(number: &str, customer_key: &str, code: &str, modified: Option<Date
         grand_total: price,
         tax_total: Decimal::new(210, 2),
         vat_rounding: Default::default(),
+        replaces: Vec::new(),
+        cancelled: false,
+        note: None,
     }
 }
 

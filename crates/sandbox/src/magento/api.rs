@@ -905,11 +905,17 @@ fn save_product(
     }
     prod.updated_at = now;
     let id = prod.id;
-    let mut item = shop.stock.get(&id).cloned().unwrap_or(StockItem {
+    let existing = shop.stock.get(&id).cloned();
+    // a default source item saved before the product existed becomes its stock item
+    let early = match existing {
+        Some(_) => None,
+        None => shop.take_default_source_item(&prod.sku),
+    };
+    let mut item = existing.unwrap_or(StockItem {
         item_id: id,
         product_id: id,
-        qty: Decimal::ZERO,
-        is_in_stock: false,
+        qty: early.map(|(q, _)| q).unwrap_or_default(),
+        is_in_stock: early.is_some_and(|(_, s)| s == 1),
         manage_stock: true,
         backorders: 0,
     });
@@ -1188,21 +1194,7 @@ async fn source_items_post(State(app): St, Path(p): Params, req: Request) -> Res
         ));
     }
     for (sku, code, qty, status) in parsed {
-        let product = shop.product_by_sku(&sku).map(|p| (p.id, p.sku.clone()));
-        match (code.as_str(), product) {
-            ("default", Some((id, _))) => {
-                if let Some(s) = shop.stock.get_mut(&id) {
-                    s.qty = qty;
-                    s.is_in_stock = status == 1;
-                }
-            }
-            (_, Some((_, real_sku))) => {
-                shop.source_items.insert((real_sku, code), (qty, status));
-            }
-            (_, None) => {
-                shop.source_items.insert((sku, code), (qty, status));
-            }
-        }
+        shop.set_source_item(&sku, &code, qty, status);
     }
     Ok(cx.reply(json!([])))
 }

@@ -155,7 +155,12 @@ pub struct Shop {
     pub next_product_id: u64,
     /// Legacy stock items by product id.
     pub stock: BTreeMap<u64, StockItem>,
-    /// MSI source items of sources other than `default`: (sku, source_code) -> (quantity, status).
+    /// MSI source items not backed by a legacy stock item: (sku, source_code) -> (quantity,
+    /// status). On a single-source shop the `default` source item of a product *is* its legacy
+    /// stock item (Magento keeps `cataloginventory_stock_item` and the default source's
+    /// `inventory_source_item` row in sync, and `inventory_source_item` is unique on
+    /// `(source_code, sku)`), so a `default` row lives here only while no product has the SKU;
+    /// see [`Shop::set_source_item`].
     pub source_items: BTreeMap<(String, String), (Decimal, i64)>,
     /// MSI sources.
     pub sources: Vec<Source>,
@@ -318,8 +323,45 @@ fn order_address(
     Value::Object(m)
 }
 
-/// Amounts of one order line, Magento's row-based calculation with the discount applied on
-/// prices incl. tax and the tax it removes kept as discount tax compensation.
+/// The store's tax settings an order was placed under (they are store configuration, and
+/// change over a shop's life; the seed varies them per order so every setting is covered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaxSetting {
+    /// `tax/calculation/discount_tax`: the discount is computed on prices incl. tax.
+    pub discount_incl: bool,
+    /// `tax/calculation/apply_after_discount`: tax is computed on the discounted row.
+    pub after_discount: bool,
+}
+
+impl TaxSetting {
+    /// The four combinations, the Dutch usual (discount incl., tax after discount) first.
+    pub const ALL: [TaxSetting; 4] = [
+        TaxSetting {
+            discount_incl: true,
+            after_discount: true,
+        },
+        TaxSetting {
+            discount_incl: false,
+            after_discount: true,
+        },
+        TaxSetting {
+            discount_incl: true,
+            after_discount: false,
+        },
+        TaxSetting {
+            discount_incl: false,
+            after_discount: false,
+        },
+    ];
+}
+
+/// Amounts of one order line, as `Magento\Tax\Model\Calculation\AbstractAggregateCalculator`
+/// computes them per row: `row_total` / `row_total_incl_tax` before the discount; the
+/// discount on the incl. or excl. row (`discount_tax`); the tax on the row after or before the
+/// discount (`apply_after_discount`); with prices incl. tax and tax after discount, the tax the
+/// discount removes is kept as discount tax compensation (`calculateWithTaxInPrice`); with
+/// prices excl. tax there is none (`calculateWithTaxNotInPrice` takes the discount off the
+/// excl. row as it is).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Amounts {
     price: Decimal,
@@ -331,40 +373,83 @@ struct Amounts {
     dtc: Decimal,
 }
 
-fn amounts(unit: Decimal, qty: Decimal, rate: Decimal, incl: bool, discount_pct: Decimal) -> Amounts {
-    let hundred = Decimal::ONE_HUNDRED;
-    let (price, price_incl, row_total, row_incl) = if incl {
-        let row_incl = round2(unit * qty);
-        let full_tax = round2(row_incl * rate / (hundred + rate));
-        (
-            round2(unit * hundred / (hundred + rate)),
-            unit,
-            row_incl - full_tax,
-            row_incl,
-        )
-    } else {
-        let row_total = round2(unit * qty);
-        let full_tax = round2(row_total * rate / hundred);
-        (
-            unit,
-            round2(unit * (hundred + rate) / hundred),
-            row_total,
-            row_total + full_tax,
-        )
-    };
-    let discount = round2(row_incl * discount_pct / hundred);
-    let tax = round2((row_incl - discount) * rate / (hundred + rate));
-    Amounts {
-        price,
-        price_incl,
-        row_total,
-        row_incl,
-        tax,
-        discount,
-        dtc: row_incl - row_total - tax,
+impl std::ops::Add for Amounts {
+    type Output = Amounts;
+    fn add(self, o: Amounts) -> Amounts {
+        Amounts {
+            price: self.price + o.price,
+            price_incl: self.price_incl + o.price_incl,
+            row_total: self.row_total + o.row_total,
+            row_incl: self.row_incl + o.row_incl,
+            tax: self.tax + o.tax,
+            discount: self.discount + o.discount,
+            dtc: self.dtc + o.dtc,
+        }
     }
 }
 
+fn amounts(
+    unit: Decimal,
+    qty: Decimal,
+    rate: Decimal,
+    incl: bool,
+    discount_pct: Decimal,
+    set: TaxSetting,
+) -> Amounts {
+    let hundred = Decimal::ONE_HUNDRED;
+    if incl {
+        let row_incl = round2(unit * qty);
+        let full_tax = round2(row_incl * rate / (hundred + rate));
+        let row_total = row_incl - full_tax;
+        let base = if set.discount_incl { row_incl } else { row_total };
+        let discount = round2(base * discount_pct / hundred);
+        let tax = if set.after_discount {
+            round2((row_incl - discount).max(Decimal::ZERO) * rate / (hundred + rate))
+        } else {
+            full_tax
+        };
+        Amounts {
+            price: round2(unit * hundred / (hundred + rate)),
+            price_incl: unit,
+            row_total,
+            row_incl,
+            tax,
+            discount,
+            dtc: full_tax - tax,
+        }
+    } else {
+        let row_total = round2(unit * qty);
+        let full_tax = round2(row_total * rate / hundred);
+        let row_incl = row_total + full_tax;
+        let base = if set.discount_incl { row_incl } else { row_total };
+        let discount = round2(base * discount_pct / hundred);
+        let tax = if set.after_discount {
+            round2((row_total - discount).max(Decimal::ZERO) * rate / hundred)
+        } else {
+            full_tax
+        };
+        Amounts {
+            price: unit,
+            price_incl: round2(unit * (hundred + rate) / hundred),
+            row_total,
+            row_incl,
+            tax,
+            discount,
+            dtc: Decimal::ZERO,
+        }
+    }
+}
+
+/// A bundle line: a dynamic-price bundle carries its children's prices on the children (the
+/// parent row holds their sum, `recalculateParent`); a fixed-price bundle carries the price on
+/// the parent and zero on the children.
+#[derive(Clone)]
+enum Bundle {
+    Dynamic(Vec<LineSpec>),
+    Fixed(Vec<LineSpec>),
+}
+
+#[derive(Clone)]
 struct LineSpec {
     sku: Option<String>,
     name: String,
@@ -375,6 +460,8 @@ struct LineSpec {
     weight: Decimal,
     /// (configurable parent product id, parent name, child name)
     configurable: Option<(u64, String, String)>,
+    /// A bundle's children.
+    bundle: Option<Bundle>,
 }
 
 /// Builds one order's JSON.
@@ -400,7 +487,26 @@ struct ItemRow<'a> {
     weight: Decimal,
 }
 
-fn item_json(ctx: &OrderCtx<'_>, row: &ItemRow<'_>, a: &Amounts) -> Map<String, Value> {
+fn row_of<'a>(
+    item_id: u64,
+    s: &'a LineSpec,
+    product_type: &'static str,
+    discount_pct: Decimal,
+) -> ItemRow<'a> {
+    ItemRow {
+        item_id,
+        sku: &s.sku,
+        name: &s.name,
+        product_id: s.product_id,
+        product_type,
+        qty: s.qty,
+        rate: s.rate,
+        discount_pct,
+        weight: s.weight,
+    }
+}
+
+fn item_json(ctx: &OrderCtx<'_>, row: &ItemRow<'_>, a: &Amounts, b: &Amounts) -> Map<String, Value> {
     let ItemRow {
         item_id,
         sku,
@@ -420,25 +526,25 @@ fn item_json(ctx: &OrderCtx<'_>, row: &ItemRow<'_>, a: &Amounts) -> Map<String, 
     let mut m = Map::new();
     m.insert("amount_refunded".into(), json!(0));
     m.insert("base_amount_refunded".into(), json!(0));
-    m.insert("base_discount_amount".into(), money(a.discount));
+    m.insert("base_discount_amount".into(), money(b.discount));
     m.insert(
         "base_discount_invoiced".into(),
-        money(if invoiced { a.discount } else { z }),
+        money(if invoiced { b.discount } else { z }),
     );
-    m.insert("base_discount_tax_compensation_amount".into(), money(a.dtc));
-    m.insert("base_original_price".into(), money(a.price_incl.max(a.price)));
-    m.insert("base_price".into(), money(a.price));
-    m.insert("base_price_incl_tax".into(), money(a.price_incl));
+    m.insert("base_discount_tax_compensation_amount".into(), money(b.dtc));
+    m.insert("base_original_price".into(), money(b.price_incl.max(b.price)));
+    m.insert("base_price".into(), money(b.price));
+    m.insert("base_price_incl_tax".into(), money(b.price_incl));
     m.insert(
         "base_row_invoiced".into(),
-        money(if invoiced { a.row_total } else { z }),
+        money(if invoiced { b.row_total } else { z }),
     );
-    m.insert("base_row_total".into(), money(a.row_total));
-    m.insert("base_row_total_incl_tax".into(), money(a.row_incl));
-    m.insert("base_tax_amount".into(), money(a.tax));
+    m.insert("base_row_total".into(), money(b.row_total));
+    m.insert("base_row_total_incl_tax".into(), money(b.row_incl));
+    m.insert("base_tax_amount".into(), money(b.tax));
     m.insert(
         "base_tax_invoiced".into(),
-        money(if invoiced { a.tax } else { z }),
+        money(if invoiced { b.tax } else { z }),
     );
     m.insert("created_at".into(), json!(ts(ctx.created)));
     m.insert("discount_amount".into(), money(a.discount));
@@ -813,26 +919,54 @@ impl Shop {
             .map(|last| if last >= 5 { 5 } else { last.saturating_sub(1) });
         let forced_configurable = n.checked_sub(1).map(|last| 1.min(last));
         let forced_discount = n.checked_sub(1).map(|last| 2.min(last));
+        // The shapes of issue 11: a 100 % coupon, an edited order and its cancelled parent,
+        // bundles of both price types, a foreign-currency order, and each tax setting.
+        let idx = |k: usize| (k < n).then_some(k);
+        let coupon100 = idx(4);
+        let edit_parent = idx(6).filter(|_| n > 7);
+        let edit_child = edit_parent.map(|k| k + 1);
+        let bundle_dynamic = idx(8);
+        let bundle_fixed = idx(9);
+        let foreign = idx(10);
+        let forced_settings = [(idx(11), 1usize), (idx(12), 2), (idx(13), 3)];
+        let incl = self.prices_include_tax;
+        // a fixed-price bundle is an article of its own in the accounting (the seed article
+        // after the ones the shop holds as simples)
+        let seed_articles = seed::articles(cfg);
+        let fixed_bundle = seed_articles
+            .get(seed_articles.len().div_ceil(10))
+            .map(|a| (a.sku.clone(), a.vat.percentage()));
+        let mut edit_source: Option<(Vec<LineSpec>, bool, usize)> = None;
         let mut item_id = 1u64;
         let base = at(2025, 3, 3, 8);
         for o in 0..n {
             let id = o as u64 + 1;
             let roll: f64 = rng.random();
-            let (state, status) =
-                if o == missing_sku.unwrap_or(usize::MAX) || o == unknown_country.unwrap_or(usize::MAX) {
-                    ("processing", "processing")
-                } else if roll < 0.2 {
-                    ("new", "pending")
-                } else if roll < 0.65 {
-                    ("processing", "processing")
-                } else if roll < 0.9 {
-                    ("complete", "complete")
-                } else {
-                    ("canceled", "canceled")
-                };
+            let special = [coupon100, edit_child, bundle_dynamic, bundle_fixed, foreign]
+                .into_iter()
+                .chain(forced_settings.iter().map(|(k, _)| *k))
+                .any(|k| k == Some(o));
+            let (state, status) = if Some(o) == edit_parent {
+                ("canceled", "canceled")
+            } else if o == missing_sku.unwrap_or(usize::MAX)
+                || o == unknown_country.unwrap_or(usize::MAX)
+                || special
+            {
+                ("processing", "processing")
+            } else if roll < 0.2 {
+                ("new", "pending")
+            } else if roll < 0.65 {
+                ("processing", "processing")
+            } else if roll < 0.9 {
+                ("complete", "complete")
+            } else {
+                ("canceled", "canceled")
+            };
             let created = base + Duration::minutes(o as i64 * 197);
             let updated = created
                 + match state {
+                    // cancelled by the edit that creates its successor
+                    _ if Some(o) == edit_parent => Duration::minutes(197),
                     "processing" => Duration::hours(1),
                     "complete" => Duration::hours(26),
                     "canceled" => Duration::hours(2),
@@ -851,10 +985,30 @@ impl Shop {
             } else {
                 0
             };
-            let discount_pct = if Some(o) == forced_discount || rng.random_bool(0.25) {
+            let forced_setting = forced_settings
+                .iter()
+                .find(|(k, _)| *k == Some(o))
+                .map(|(_, s)| *s);
+            let discount_pct = if Some(o) == coupon100 {
+                Decimal::ONE_HUNDRED
+            } else if Some(o) == forced_discount || forced_setting.is_some() || rng.random_bool(0.25) {
                 Decimal::TEN
             } else {
                 Decimal::ZERO
+            };
+            let mut setting = TaxSetting::ALL[forced_setting.unwrap_or(o % 4)];
+            if !incl || Some(o) == coupon100 {
+                // with prices excl. tax SnelStart computes VAT on the discounted rows, so the
+                // seed's excl. shop taxes after discount; a 100 % coupon does too
+                setting.after_discount = true;
+            }
+            if Some(o) == coupon100 {
+                setting.discount_incl = incl;
+            }
+            // the edit keeps the parent's buyer
+            let (registered, customer_k) = match (&edit_source, Some(o) == edit_child) {
+                (Some((_, r, k)), true) => (*r, *k),
+                _ => (registered, customer_k),
             };
 
             // Lines.
@@ -885,6 +1039,7 @@ impl Shop {
                     unit: p.price,
                     weight: p.weight.unwrap_or_default(),
                     configurable,
+                    bundle: None,
                 });
             }
             if Some(o) == missing_sku {
@@ -898,38 +1053,108 @@ impl Shop {
                     unit: shop_price(Decimal::new(207, 2), rate, self.prices_include_tax),
                     weight: Decimal::ZERO,
                     configurable: None,
+                    bundle: None,
                 });
             }
+            let simple_spec = |k: usize, unit: Option<Decimal>| {
+                let p = self.products.get(&simples[k % simples.len()])?;
+                Some(LineSpec {
+                    sku: Some(p.sku.clone()),
+                    name: p.name.clone(),
+                    product_id: Some(p.id),
+                    qty: Decimal::ONE,
+                    rate: tax_rate(p.tax_class()),
+                    unit: unit.unwrap_or(p.price),
+                    weight: p.weight.unwrap_or_default(),
+                    configurable: None,
+                    bundle: None,
+                })
+            };
+            let kids = |zero: bool| -> Vec<LineSpec> {
+                (0..2)
+                    .filter_map(|k| simple_spec(o + k, zero.then_some(Decimal::ZERO)))
+                    .collect()
+            };
+            if Some(o) == bundle_dynamic {
+                let children = kids(false);
+                let skus: Vec<String> = children.iter().filter_map(|c| c.sku.clone()).collect();
+                specs = vec![LineSpec {
+                    // a dynamic SKU: the bundle's SKU with its options' SKUs
+                    sku: Some(format!("GESCHENKSET-{}", skus.join("-"))),
+                    name: "Geschenkset (samengesteld)".into(),
+                    product_id: None,
+                    qty: Decimal::ONE,
+                    rate: children.first().map(|c| c.rate).unwrap_or_default(),
+                    unit: Decimal::ZERO,
+                    weight: Decimal::ZERO,
+                    configurable: None,
+                    bundle: Some(Bundle::Dynamic(children)),
+                }];
+            }
+            if let (true, Some((sku, rate))) = (Some(o) == bundle_fixed, &fixed_bundle) {
+                let rate = *rate;
+                specs = vec![LineSpec {
+                    sku: Some(sku.clone()),
+                    name: "Geschenkset (vaste prijs)".into(),
+                    product_id: None,
+                    qty: Decimal::from(2),
+                    rate,
+                    unit: shop_price(Decimal::new(2479, 2), rate, incl),
+                    weight: Decimal::ZERO,
+                    configurable: None,
+                    bundle: Some(Bundle::Fixed(kids(true))),
+                }];
+            }
+            if Some(o) == edit_parent {
+                edit_source = Some((specs.clone(), registered, customer_k));
+            }
+            if let (true, Some((parent_specs, _, _))) = (Some(o) == edit_child, &edit_source) {
+                // the admin added one more of the first article
+                specs = parent_specs.clone();
+                if let Some(first) = specs.first_mut() {
+                    first.qty += Decimal::ONE;
+                }
+            }
+            // a foreign-currency order: prices converted at the store's rate, every amount
+            // computed again in the order currency (base_* stay EUR)
+            let fx = (Some(o) == foreign).then(|| Decimal::new(10850, 4));
+            let conv = |d: Decimal| fx.map_or(d, |r| round2(d * r));
+            let calc = |s: &LineSpec| -> (Amounts, Amounts) {
+                let b = amounts(s.unit, s.qty, s.rate, incl, discount_pct, setting);
+                let a = match fx {
+                    Some(_) => amounts(conv(s.unit), s.qty, s.rate, incl, discount_pct, setting),
+                    None => b,
+                };
+                (a, b)
+            };
 
             let mut items: Vec<Value> = Vec::new();
             let z = Decimal::ZERO;
-            let (mut subtotal, mut subtotal_incl, mut tax, mut dtc, mut discount, mut weight, mut qty_total) =
-                (z, z, z, z, z, z, z);
+            let (mut weight, mut qty_total) = (z, z);
+            // sums of the priced rows, in the order and in the base currency
+            let (mut tot, mut tot_base) = (Amounts::default(), Amounts::default());
             let mut applied: BTreeMap<Decimal, Decimal> = BTreeMap::new();
             for s in &specs {
-                let a = amounts(s.unit, s.qty, s.rate, self.prices_include_tax, discount_pct);
-                subtotal += a.row_total;
-                subtotal_incl += a.row_incl;
-                tax += a.tax;
-                dtc += a.dtc;
-                discount += a.discount;
                 weight += s.weight * s.qty;
                 qty_total += s.qty;
-                *applied.entry(s.rate).or_default() += a.tax;
-                match &s.configurable {
-                    Some((parent_pid, parent_name, child_name)) => {
+                let child_of =
+                    |parent: &Map<String, Value>, mut child: Map<String, Value>, parent_id: u64| {
+                        child.insert("parent_item".into(), Value::Object(parent.clone()));
+                        child.insert("parent_item_id".into(), json!(parent_id));
+                        Value::Object(child)
+                    };
+                match (&s.configurable, &s.bundle) {
+                    (Some((parent_pid, parent_name, child_name)), _) => {
+                        let (a, b) = calc(s);
+                        tot = tot + a;
+                        tot_base = tot_base + b;
+                        *applied.entry(s.rate).or_default() += a.tax;
                         let parent_row = ItemRow {
-                            item_id,
-                            sku: &s.sku,
                             name: parent_name,
                             product_id: Some(*parent_pid),
-                            product_type: "configurable",
-                            qty: s.qty,
-                            rate: s.rate,
-                            discount_pct,
-                            weight: s.weight,
+                            ..row_of(item_id, s, "configurable", discount_pct)
                         };
-                        let parent_item = item_json(&ctx, &parent_row, &a);
+                        let parent_item = item_json(&ctx, &parent_row, &a, &b);
                         let child_row = ItemRow {
                             item_id: item_id + 1,
                             name: child_name,
@@ -939,48 +1164,104 @@ impl Shop {
                             discount_pct: Decimal::ZERO,
                             ..parent_row
                         };
-                        let mut child = item_json(&ctx, &child_row, &Amounts::default());
-                        child.insert("parent_item".into(), Value::Object(parent_item.clone()));
-                        child.insert("parent_item_id".into(), json!(item_id));
-                        items.push(Value::Object(parent_item));
-                        items.push(Value::Object(child));
+                        let child = item_json(&ctx, &child_row, &Amounts::default(), &Amounts::default());
+                        items.push(Value::Object(parent_item.clone()));
+                        items.push(child_of(&parent_item, child, item_id));
                         item_id += 2;
                     }
-                    None => {
-                        let row = ItemRow {
-                            item_id,
-                            sku: &s.sku,
-                            name: &s.name,
-                            product_id: s.product_id,
-                            product_type: "simple",
-                            qty: s.qty,
-                            rate: s.rate,
-                            discount_pct,
-                            weight: s.weight,
-                        };
-                        items.push(Value::Object(item_json(&ctx, &row, &a)));
+                    (None, Some(Bundle::Dynamic(children))) => {
+                        let parent_id = item_id;
+                        let mut rows = Vec::new();
+                        let (mut sum, mut sum_base) = (Amounts::default(), Amounts::default());
+                        for (k, c) in children.iter().enumerate() {
+                            let (a, b) = calc(c);
+                            sum = sum + a;
+                            sum_base = sum_base + b;
+                            *applied.entry(c.rate).or_default() += a.tax;
+                            rows.push(item_json(
+                                &ctx,
+                                &row_of(parent_id + 1 + k as u64, c, "simple", discount_pct),
+                                &a,
+                                &b,
+                            ));
+                        }
+                        tot = tot + sum;
+                        tot_base = tot_base + sum_base;
+                        let parent = item_json(
+                            &ctx,
+                            &row_of(parent_id, s, "bundle", discount_pct),
+                            &sum,
+                            &sum_base,
+                        );
+                        items.push(Value::Object(parent.clone()));
+                        items.extend(rows.into_iter().map(|r| child_of(&parent, r, parent_id)));
+                        item_id += 1 + children.len() as u64;
+                    }
+                    (None, Some(Bundle::Fixed(children))) => {
+                        let (a, b) = calc(s);
+                        tot = tot + a;
+                        tot_base = tot_base + b;
+                        *applied.entry(s.rate).or_default() += a.tax;
+                        let parent_id = item_id;
+                        let parent = item_json(&ctx, &row_of(parent_id, s, "bundle", discount_pct), &a, &b);
+                        items.push(Value::Object(parent.clone()));
+                        for (k, c) in children.iter().enumerate() {
+                            let row = ItemRow {
+                                qty: c.qty * s.qty,
+                                discount_pct: Decimal::ZERO,
+                                ..row_of(parent_id + 1 + k as u64, c, "simple", discount_pct)
+                            };
+                            let child = item_json(&ctx, &row, &Amounts::default(), &Amounts::default());
+                            items.push(child_of(&parent, child, parent_id));
+                        }
+                        item_id += 1 + children.len() as u64;
+                    }
+                    (None, None) => {
+                        let (a, b) = calc(s);
+                        tot = tot + a;
+                        tot_base = tot_base + b;
+                        *applied.entry(s.rate).or_default() += a.tax;
+                        items.push(Value::Object(item_json(
+                            &ctx,
+                            &row_of(item_id, s, "simple", discount_pct),
+                            &a,
+                            &b,
+                        )));
                         item_id += 1;
                     }
                 }
             }
-            let (ship_incl, method, description) = if subtotal_incl >= Decimal::from(75) {
-                (
-                    Decimal::ZERO,
-                    "freeshipping_freeshipping",
-                    "Gratis verzending - Gratis",
-                )
-            } else {
-                (Decimal::new(495, 2), "flatrate_flatrate", "Flat Rate - Fixed")
-            };
+            let (subtotal, subtotal_incl, tax, dtc, discount) =
+                (tot.row_total, tot.row_incl, tot.tax, tot.dtc, tot.discount);
+            let (ship_incl, method, description) =
+                if tot_base.row_incl >= Decimal::from(75) || Some(o) == coupon100 {
+                    (
+                        Decimal::ZERO,
+                        "freeshipping_freeshipping",
+                        "Gratis verzending - Gratis",
+                    )
+                } else {
+                    (Decimal::new(495, 2), "flatrate_flatrate", "Flat Rate - Fixed")
+                };
             let high = Decimal::from(21);
-            let ship_tax = round2(ship_incl * high / (Decimal::ONE_HUNDRED + high));
+            let ship_tax_of = |incl: Decimal| round2(incl * high / (Decimal::ONE_HUNDRED + high));
+            let base_ship_incl = ship_incl;
+            let base_ship_tax = ship_tax_of(base_ship_incl);
+            let base_ship_excl = base_ship_incl - base_ship_tax;
+            let ship_incl = conv(ship_incl);
+            let ship_tax = ship_tax_of(ship_incl);
             let ship_excl = ship_incl - ship_tax;
             if ship_tax > Decimal::ZERO {
                 *applied.entry(high).or_default() += ship_tax;
             }
             let tax_total = tax + ship_tax;
             let discount_amount = -discount;
-            let grand_total = subtotal_incl + ship_incl + discount_amount;
+            // the total collectors: subtotal + shipping + discount + tax + compensation
+            let grand_total = subtotal + ship_excl + discount_amount + tax_total + dtc;
+            let base_grand_total = tot_base.row_total + base_ship_excl - tot_base.discount
+                + tot_base.tax
+                + base_ship_tax
+                + tot_base.dtc;
             let paid = if matches!(state, "processing" | "complete") {
                 grand_total
             } else {
@@ -1035,10 +1316,10 @@ impl Shop {
             payment.insert("amount_ordered".into(), money(grand_total));
             if paid > Decimal::ZERO {
                 payment.insert("amount_paid".into(), money(paid));
-                payment.insert("base_amount_paid".into(), money(paid));
+                payment.insert("base_amount_paid".into(), money(base_grand_total));
             }
-            payment.insert("base_amount_ordered".into(), money(grand_total));
-            payment.insert("base_shipping_amount".into(), money(ship_excl));
+            payment.insert("base_amount_ordered".into(), money(base_grand_total));
+            payment.insert("base_shipping_amount".into(), money(base_ship_excl));
             payment.insert("cc_last4".into(), Value::Null);
             payment.insert("entity_id".into(), json!(id));
             payment.insert("method".into(), json!(pay_method));
@@ -1046,11 +1327,11 @@ impl Shop {
             payment.insert("shipping_amount".into(), money(ship_excl));
 
             let shipping_total = json!({
-                "base_shipping_amount": money(ship_excl),
+                "base_shipping_amount": money(base_ship_excl),
                 "base_shipping_discount_amount": 0,
                 "base_shipping_discount_tax_compensation_amnt": 0,
-                "base_shipping_incl_tax": money(ship_incl),
-                "base_shipping_tax_amount": money(ship_tax),
+                "base_shipping_incl_tax": money(base_ship_incl),
+                "base_shipping_tax_amount": money(base_ship_tax),
                 "shipping_amount": money(ship_excl),
                 "shipping_discount_amount": 0,
                 "shipping_discount_tax_compensation_amount": 0,
@@ -1083,20 +1364,31 @@ impl Shop {
             let put = |m: &mut Map<String, Value>, k: &str, v: Value| {
                 m.insert(k.to_owned(), v);
             };
+            let base_paid = if paid > Decimal::ZERO {
+                base_grand_total
+            } else {
+                Decimal::ZERO
+            };
             put(&mut m, "base_currency_code", json!("EUR"));
-            put(&mut m, "base_discount_amount", money(discount_amount));
-            put(&mut m, "base_discount_tax_compensation_amount", money(dtc));
-            put(&mut m, "base_grand_total", money(grand_total));
-            put(&mut m, "base_shipping_amount", money(ship_excl));
-            put(&mut m, "base_shipping_incl_tax", money(ship_incl));
-            put(&mut m, "base_shipping_tax_amount", money(ship_tax));
-            put(&mut m, "base_subtotal", money(subtotal));
-            put(&mut m, "base_subtotal_incl_tax", money(subtotal_incl));
-            put(&mut m, "base_tax_amount", money(tax_total));
-            put(&mut m, "base_total_due", money(grand_total - paid));
-            put(&mut m, "base_total_paid", money(paid));
+            put(&mut m, "base_discount_amount", money(-tot_base.discount));
+            put(
+                &mut m,
+                "base_discount_tax_compensation_amount",
+                money(tot_base.dtc),
+            );
+            put(&mut m, "base_grand_total", money(base_grand_total));
+            put(&mut m, "base_shipping_amount", money(base_ship_excl));
+            put(&mut m, "base_shipping_incl_tax", money(base_ship_incl));
+            put(&mut m, "base_shipping_tax_amount", money(base_ship_tax));
+            put(&mut m, "base_shipping_discount_amount", json!(0));
+            put(&mut m, "base_shipping_discount_tax_compensation_amnt", json!(0));
+            put(&mut m, "base_subtotal", money(tot_base.row_total));
+            put(&mut m, "base_subtotal_incl_tax", money(tot_base.row_incl));
+            put(&mut m, "base_tax_amount", money(tot_base.tax + base_ship_tax));
+            put(&mut m, "base_total_due", money(base_grand_total - base_paid));
+            put(&mut m, "base_total_paid", money(base_paid));
             put(&mut m, "base_to_global_rate", json!(1));
-            put(&mut m, "base_to_order_rate", json!(1));
+            put(&mut m, "base_to_order_rate", fx.map_or(json!(1), money));
             put(&mut m, "billing_address_id", json!(id * 2 - 1));
             if discount > Decimal::ZERO {
                 put(&mut m, "coupon_code", json!("KORTING10"));
@@ -1123,9 +1415,31 @@ impl Shop {
             put(&mut m, "entity_id", json!(id));
             put(&mut m, "global_currency_code", json!("EUR"));
             put(&mut m, "grand_total", money(grand_total));
-            put(&mut m, "increment_id", json!(format!("{id:09}")));
+            match (Some(o) == edit_child, edit_parent) {
+                (true, Some(k)) => {
+                    // Magento\Sales\Model\AdminOrder\Create::createOrder numbers an edit
+                    // `<original>-<n>` and links both ways
+                    let parent = format!("{:09}", k + 1);
+                    put(&mut m, "increment_id", json!(format!("{parent}-1")));
+                    put(&mut m, "original_increment_id", json!(parent));
+                    put(&mut m, "relation_parent_id", json!(k + 1));
+                    put(&mut m, "relation_parent_real_id", json!(parent));
+                    put(&mut m, "edit_increment", json!(1));
+                }
+                _ => {
+                    put(&mut m, "increment_id", json!(format!("{id:09}")));
+                }
+            }
+            if Some(o) == edit_parent {
+                put(&mut m, "relation_child_id", json!(id + 1));
+                put(&mut m, "relation_child_real_id", json!(format!("{id:09}-1")));
+            }
             put(&mut m, "is_virtual", json!(0));
-            put(&mut m, "order_currency_code", json!("EUR"));
+            put(
+                &mut m,
+                "order_currency_code",
+                json!(if fx.is_some() { "USD" } else { "EUR" }),
+            );
             put(
                 &mut m,
                 "protect_code",
@@ -1181,6 +1495,36 @@ impl Shop {
         }
     }
 
+    /// Saves one source item as MSI's `SourceItemsSaveInterface` does: the row is unique on
+    /// `(source_code, sku)` (SKUs compared case-insensitively, as MySQL does); the `default`
+    /// source of an existing product writes its legacy stock item, the same row.
+    pub fn set_source_item(&mut self, sku: &str, code: &str, qty: Decimal, status: i64) {
+        let product = self.product_by_sku(sku).map(|p| (p.id, p.sku.clone()));
+        if code == "default" {
+            if let Some(s) = product.as_ref().and_then(|(id, _)| self.stock.get_mut(id)) {
+                s.qty = qty;
+                s.is_in_stock = status == 1;
+                return;
+            }
+        }
+        self.source_items
+            .retain(|(k, c), _| !(c == code && k.eq_ignore_ascii_case(sku)));
+        let key_sku = product.map(|(_, s)| s).unwrap_or_else(|| sku.to_owned());
+        self.source_items
+            .insert((key_sku, code.to_owned()), (qty, status));
+    }
+
+    /// Removes and returns the `default` source item of a SKU that has no product yet, so the
+    /// product's new legacy stock item takes it over (one row, not two).
+    pub fn take_default_source_item(&mut self, sku: &str) -> Option<(Decimal, i64)> {
+        let key = self
+            .source_items
+            .keys()
+            .find(|(k, c)| c == "default" && k.eq_ignore_ascii_case(sku))
+            .cloned()?;
+        self.source_items.remove(&key)
+    }
+
     /// The product with this SKU (case-insensitive, as MySQL compares).
     pub fn product_by_sku(&self, sku: &str) -> Option<&Product> {
         self.products.values().find(|p| p.sku.eq_ignore_ascii_case(sku))
@@ -1199,6 +1543,7 @@ mod tests {
             Decimal::from(21),
             true,
             Decimal::TEN,
+            TaxSetting::ALL[0],
         );
         assert_eq!(a.row_incl, Decimal::new(3630, 2));
         assert_eq!(a.row_total + a.tax + a.dtc, a.row_incl);
@@ -1209,6 +1554,7 @@ mod tests {
             Decimal::from(9),
             false,
             Decimal::ZERO,
+            TaxSetting::ALL[0],
         );
         assert_eq!(
             (b.row_total, b.tax, b.row_incl, b.dtc),
@@ -1219,6 +1565,58 @@ mod tests {
                 Decimal::ZERO
             )
         );
+    }
+
+    #[test]
+    fn each_tax_setting_follows_magentos_calculator() {
+        let d = |v: i64, s: u32| Decimal::new(v, s);
+        // (incl, setting, unit) -> (discount, tax, compensation) for 10 % off one 21 % item
+        let cases = [
+            (false, 0, d(100, 0), (d(1210, 2), d(1846, 2), d(0, 0))),
+            (false, 1, d(100, 0), (d(10, 0), d(1890, 2), d(0, 0))),
+            (false, 2, d(100, 0), (d(1210, 2), d(21, 0), d(0, 0))),
+            (false, 3, d(100, 0), (d(10, 0), d(21, 0), d(0, 0))),
+            (true, 0, d(121, 0), (d(1210, 2), d(1890, 2), d(210, 2))),
+            (true, 1, d(121, 0), (d(10, 0), d(1926, 2), d(174, 2))),
+            (true, 2, d(121, 0), (d(1210, 2), d(21, 0), d(0, 0))),
+            (true, 3, d(121, 0), (d(10, 0), d(21, 0), d(0, 0))),
+        ];
+        for (incl, k, unit, want) in cases {
+            let a = amounts(
+                unit,
+                Decimal::ONE,
+                Decimal::from(21),
+                incl,
+                Decimal::TEN,
+                TaxSetting::ALL[k],
+            );
+            assert_eq!((a.discount, a.tax, a.dtc), want, "incl {incl}, setting {k}");
+            assert_eq!((a.row_total, a.row_incl), (d(100, 0), d(121, 0)));
+        }
+    }
+
+    #[test]
+    fn seed_covers_the_real_shop_shapes() {
+        let shop = Shop::seeded(&SeedConfig::default(), true);
+        let o = |id: u64| &shop.orders[&id];
+        assert_eq!(o(5)["grand_total"], json!(0), "the 100 % coupon");
+        assert_eq!(o(7)["state"], "canceled");
+        assert_eq!(o(7)["relation_child_real_id"], "000000007-1");
+        assert_eq!(o(8)["increment_id"], "000000007-1");
+        assert_eq!(o(8)["relation_parent_real_id"], "000000007");
+        let types = |id: u64| -> Vec<String> {
+            o(id)["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["product_type"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(types(9), ["bundle", "simple", "simple"]);
+        assert_eq!(types(10), ["bundle", "simple", "simple"]);
+        assert_eq!(o(11)["order_currency_code"], "USD");
+        assert_eq!(o(11)["base_currency_code"], "EUR");
+        assert_ne!(o(11)["grand_total"], o(11)["base_grand_total"]);
     }
 
     #[test]

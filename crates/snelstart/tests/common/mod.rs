@@ -259,6 +259,7 @@ pub fn shop_order(number: &str, setup: &OrderSetup, lines: &[(&str, i64)]) -> Or
                 discount: Decimal::ZERO,
                 row_total: unit * qty,
                 tax: None,
+                tax_base: None,
             }
         })
         .collect();
@@ -287,6 +288,9 @@ pub fn shop_order(number: &str, setup: &OrderSetup, lines: &[(&str, i64)]) -> Or
         grand_total: grand,
         tax_total: Decimal::ZERO,
         vat_rounding: Default::default(),
+        replaces: Vec::new(),
+        cancelled: false,
+        note: None,
     }
 }
 

@@ -21,7 +21,10 @@ use super::{bad_request, error_item, message, violations_to_items, JsonBody, OpR
 pub(super) fn api_routes() -> Router<Arc<Sim>> {
     Router::new()
         .route("/artikelen", get(list_any).post(create_any))
-        .route("/artikelen/{id}", get(get_any).put(put_any).delete(delete_article))
+        .route(
+            "/artikelen/{id}",
+            get(get_any).put(put_any).delete(delete_article),
+        )
         .route("/artikelomzetgroepen", get(list_any))
         .route("/artikelomzetgroepen/{id}", get(get_any))
         .route("/btwtarieven", get(list_any))
@@ -60,9 +63,9 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// A list GET: `$filter`, `$orderby`, `$select`, `$skip`, `$top`. Only the page is cloned; a
-/// list ordered by `ModifiedOn` first walks the collection's `modifiedOn` index from the
-/// filter's lower bound and stops after the page, so its cost follows the page size.
+/// A list GET: `$filter`, `$select`, `$skip`, `$top`. Only the page is cloned; a filter that
+/// bounds `ModifiedOn` evaluates only the records in that range (the collection's
+/// `modifiedOn` index), so a page of a narrow slice costs the slice, not the table.
 fn list(sim: &Sim, op: &spec::Op, rows: Rows<'_>, query: Option<&str>) -> (Response, usize) {
     let Ok(definition) = spec::spec() else {
         return (
@@ -81,7 +84,6 @@ fn list(sim: &Sim, op: &spec::Op, rows: Rows<'_>, query: Option<&str>) -> (Respo
     };
     let mut filter = None;
     let mut select = None;
-    let mut orderby = None;
     let mut skip = 0usize;
     let mut top = op
         .query_param("$top")
@@ -104,59 +106,37 @@ fn list(sim: &Sim, op: &spec::Op, rows: Rows<'_>, query: Option<&str>) -> (Respo
                 Ok(s) => select = Some(s),
                 Err(e) => return (odata_err(e), 0),
             },
-            "$orderby" => match odata::parse_orderby(definition, item_schema, &v) {
-                Ok(o) => orderby = Some(o),
-                Err(e) => return (odata_err(e), 0),
-            },
             // Already range-checked against the definition.
             "$skip" => skip = v.trim().parse().unwrap_or(0),
             "$top" => top = v.trim().parse().ok(),
             _ => {}
         }
     }
+    let paged = skip > 0 || top.is_some();
     let top = top.unwrap_or(usize::MAX);
-    let wanted = skip.saturating_add(top);
     let keep = |r: &&Value| filter.as_ref().is_none_or(|f| f.matches(r));
-    let page: Vec<&Value> = match (&orderby, &rows) {
-        (Some(o), Rows::Coll(coll)) if o.starts_with_modified_on() => {
-            // Walk the index group by group (equal `modifiedOn`), each group in full order.
-            let (lo, hi) = filter
-                .as_ref()
-                .map(|f| f.modified_range())
-                .unwrap_or((std::ops::Bound::Unbounded, std::ops::Bound::Unbounded));
-            let mut out: Vec<&Value> = Vec::new();
-            let mut group: Vec<&Value> = Vec::new();
-            let mut group_key = None;
-            fn flush<'v>(
-                group: &mut Vec<&'v Value>,
-                out: &mut Vec<&'v Value>,
-                o: &odata::OrderBy,
-                keep: &dyn Fn(&&Value) -> bool,
-            ) {
-                group.sort_by(|a, b| o.compare(a, b));
-                out.extend(group.drain(..).filter(|r| keep(r)));
-            }
-            for r in coll.by_modified(lo, hi) {
-                let k = super::store::modified_of(r);
-                if group_key != Some(k) {
-                    flush(&mut group, &mut out, o, &keep);
-                    if out.len() >= wanted {
-                        break;
-                    }
-                    group_key = Some(k);
-                }
-                group.push(r);
-            }
-            flush(&mut group, &mut out, o, &keep);
-            out.into_iter().skip(skip).take(top).collect()
+    // Candidates: a filter bounding `ModifiedOn` walks the collection's `modifiedOn` index;
+    // only the records in that range are evaluated.
+    let range = filter.as_ref().map(|f| f.modified_range());
+    let mut matched: Vec<&Value> = match (&rows, range) {
+        (Rows::Coll(coll), Some((lo, hi)))
+            if !matches!(
+                (&lo, &hi),
+                (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded)
+            ) =>
+        {
+            coll.by_modified(lo, hi).filter(keep).collect()
         }
-        (Some(o), _) => {
-            let mut all: Vec<&Value> = rows.all().iter().filter(keep).collect();
-            all.sort_by(|a, b| o.compare(a, b));
-            all.into_iter().skip(skip).take(top).collect()
-        }
-        (None, _) => rows.all().iter().filter(keep).skip(skip).take(top).collect(),
+        _ => rows.all().iter().filter(keep).collect(),
     };
+    // With `$skip`/`$top` ASP.NET Web API OData orders by the key when no `$orderby` is given
+    // (`EnsureStableOrdering`, true by default: Microsoft's documentation of
+    // `ODataQuerySettings`), so pages are stable: the simulator orders by `Id`. The server's
+    // order is not documented by SnelStart; clients must not depend on it.
+    if paged && matches!(rows, Rows::Coll(_)) {
+        matched.sort_by_key(|r| id_of(r));
+    }
+    let page: Vec<&Value> = matched.into_iter().skip(skip).take(top).collect();
     let mut out: Vec<Value> = page
         .into_iter()
         .map(|r| match &select {
@@ -239,16 +219,19 @@ pub(crate) struct EditDuringRead {
 /// "count": 6}`: a user edits articles in SnelStart while koppel reads them. After the given
 /// number of full list pages of the resource (a page of `$top` records: a paged read, not a
 /// lookup), the first `count` articles (creation order, the seed's oldest) get a price one euro
-/// higher and `modifiedOn` = now. One-shot; answers 204.
+/// higher and `modifiedOn` = now. One-shot; answers 200 `{}`.
 pub(super) async fn control_edit_during_read(
     State(sim): State<Arc<Sim>>,
     Json(req): Json<EditDuringRead>,
 ) -> Response {
     if req.resource != "artikelen" {
-        return message(StatusCode::BAD_REQUEST, "only resource \"artikelen\" is supported");
+        return message(
+            StatusCode::BAD_REQUEST,
+            "only resource \"artikelen\" is supported",
+        );
     }
     *sim.edit_plan() = Some(req);
-    StatusCode::NO_CONTENT.into_response()
+    Json(json!({})).into_response()
 }
 
 fn edit_during_read(sim: &Sim, db: &mut Db, path: &str) {

@@ -1,14 +1,8 @@
 //! OData (v3 style, as ASP.NET Web API OData speaks it) query options on list GETs:
 //! `$filter` (tokenizer + recursive-descent parser, type-checked against the entity schema
-//! of the definition, evaluated on the JSON records), `$orderby`, `$select`, `$skip`, `$top`.
-//!
-//! `$orderby` is not among the options SnelStart's portal documents, but the definition shows
-//! that the list operations take ASP.NET Web API OData's `ODataQueryOptions<T>` (component
-//! schemas `System.Web.Http.OData.Query.ODataQueryOptions[…]` with an `orderBy` member), which
-//! parses and applies `$orderby=Prop [asc|desc], …`; with its default `EnsureStableOrdering`
-//! (Microsoft's documentation of `ODataQuerySettings`) the key (`Id`) is appended as the last
-//! sort key so that `$skip`/`$top` pages are stable. Without `$orderby` the simulator answers
-//! in creation order (the server's order then is not documented).
+//! of the definition, evaluated on the JSON records), `$select`, `$skip`, `$top`. `$orderby`
+//! is neither declared by the definition nor documented by the portal, so it is refused like
+//! any undeclared option.
 //!
 //! Supported `$filter` grammar:
 //!
@@ -640,81 +634,6 @@ fn compare(x: &Lit, y: &Lit) -> Option<Ordering> {
     }
 }
 
-/// A parsed `$orderby`: property paths (JSON keys), their types, descending or not; `Id`
-/// appended last when the entity has one (stable ordering).
-#[derive(Debug, Clone)]
-pub struct OrderBy(Vec<(Vec<String>, Ty, bool)>);
-
-/// Parses `$orderby` against the entity schema: `Prop [asc|desc]` separated by commas,
-/// properties case-sensitive UpperCamelCase, primitive (not complex, not collections).
-pub fn parse_orderby(spec: &Spec, schema: &Value, text: &str) -> Result<OrderBy, QueryError> {
-    let mut out = Vec::new();
-    for clause in text.split(',') {
-        let mut words = clause.split_whitespace();
-        let Some(path) = words.next() else {
-            return Err(QueryError("empty clause in $orderby".into()));
-        };
-        let desc = match words.next() {
-            None | Some("asc") => false,
-            Some("desc") => true,
-            Some(other) => return Err(QueryError(format!("'{other}' is not asc or desc in $orderby"))),
-        };
-        if words.next().is_some() {
-            return Err(QueryError(format!("syntax error in $orderby clause '{clause}'")));
-        }
-        let mut keys = Vec::new();
-        let mut s = schema;
-        for name in path.split('/') {
-            let k = json_key(name).ok_or_else(|| QueryError(format!("Could not find a property named '{name}'")))?;
-            let props = spec
-                .properties(s)
-                .ok_or_else(|| QueryError(format!("'{name}' is not a property of a complex type")))?;
-            s = props
-                .get(&k)
-                .ok_or_else(|| QueryError(format!("Could not find a property named '{name}'")))?;
-            keys.push(k);
-        }
-        let ty = ty_of(spec, s).ok_or_else(|| {
-            QueryError(format!(
-                "The $orderby expression must evaluate to a single value of primitive type: '{path}'"
-            ))
-        })?;
-        out.push((keys, ty, desc));
-    }
-    let has_id = spec.properties(schema).is_some_and(|p| p.contains_key("id"));
-    if has_id && !out.iter().any(|(k, _, _)| k.len() == 1 && k[0] == "id") {
-        out.push((vec!["id".to_owned()], Ty::Guid, false));
-    }
-    Ok(OrderBy(out))
-}
-
-impl OrderBy {
-    /// Whether the first sort key is `ModifiedOn` ascending (the simulator can then walk its
-    /// `modifiedOn` index).
-    pub fn starts_with_modified_on(&self) -> bool {
-        matches!(self.0.first(), Some((k, Ty::DateTime, false)) if k.len() == 1 && k[0] == "modifiedOn")
-    }
-
-    /// Compares two records (SQL order: null first ascending).
-    pub fn compare(&self, a: &Value, b: &Value) -> Ordering {
-        for (keys, ty, desc) in &self.0 {
-            let x = lookup(a, keys).map(|v| from_json(v, *ty)).unwrap_or(Lit::Null);
-            let y = lookup(b, keys).map(|v| from_json(v, *ty)).unwrap_or(Lit::Null);
-            let o = match (&x, &y) {
-                (Lit::Null, Lit::Null) => Ordering::Equal,
-                (Lit::Null, _) => Ordering::Less,
-                (_, Lit::Null) => Ordering::Greater,
-                _ => compare(&x, &y).unwrap_or(Ordering::Equal),
-            };
-            let o = if *desc { o.reverse() } else { o };
-            if o != Ordering::Equal {
-                return o;
-            }
-        }
-        Ordering::Equal
-    }
-}
-
 impl Filter {
     /// The range of `ModifiedOn` the filter allows, from its top-level `and` terms of the form
     /// `ModifiedOn gt|ge|lt|le|eq datetime'…'` (anything under `or`/`not` is ignored, so the
@@ -756,9 +675,7 @@ impl Filter {
                     walk(b, lo, hi);
                 }
                 Expr::Cmp(a, op, b) => {
-                    let is_mod = |o: &Operand| {
-                        matches!(o, Operand::Path { var: false, keys, ty: Ty::DateTime } if keys.len() == 1 && keys[0] == "modifiedOn")
-                    };
+                    let is_mod = |o: &Operand| matches!(o, Operand::Path { var: false, keys, ty: Ty::DateTime } if keys.len() == 1 && keys[0] == "modifiedOn");
                     let (op, t) = match (a, b) {
                         (p, Operand::Lit(Lit::DateTime(t))) if is_mod(p) => (*op, *t),
                         (Operand::Lit(Lit::DateTime(t)), p) if is_mod(p) => (
@@ -879,26 +796,20 @@ mod tests {
     }
 
     #[test]
-    fn orderby_sorts_stably_and_filters_give_ranges() {
-        let spec = super::super::spec::spec().unwrap();
-        let o = parse_orderby(spec, relatie_schema(), "ModifiedOn,Naam desc").unwrap();
-        assert!(o.starts_with_modified_on());
-        let a = json!({"modifiedOn": "2024-03-01T10:00:00", "naam": "B", "id": "00000000-0000-0000-0000-000000000002"});
-        let b = json!({"modifiedOn": "2024-03-01T10:00:00", "naam": "A", "id": "00000000-0000-0000-0000-000000000001"});
-        let c = json!({"modifiedOn": null, "naam": "Z", "id": "00000000-0000-0000-0000-000000000003"});
-        assert_eq!(o.compare(&a, &b), Ordering::Less);
-        assert_eq!(o.compare(&c, &a), Ordering::Less);
-        // Id is appended: equal otherwise, ordered by id
-        let o = parse_orderby(spec, relatie_schema(), "ModifiedOn").unwrap();
-        assert_eq!(o.compare(&b, &a), Ordering::Less);
-        for bad in ["Naam sideways", "naam", "VestigingsAdres", "Relatiesoort", "Naam,"] {
-            assert!(parse_orderby(spec, relatie_schema(), bad).is_err(), "{bad}");
-        }
+    fn filters_give_modified_on_ranges() {
         use std::ops::Bound;
         let t = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").unwrap();
         let r = f("ModifiedOn gt datetime'2024-01-01T00:00:00' and ModifiedOn le datetime'2024-02-01T00:00:00' and ModifiedOn ge datetime'2024-01-05T00:00:00' and (ModifiedOn gt datetime'2024-01-06T00:00:00' or Naam gt 'x')").unwrap().modified_range();
-        assert_eq!(r, (Bound::Included(t("2024-01-05T00:00:00")), Bound::Included(t("2024-02-01T00:00:00"))));
-        let r = f("Naam eq 'x' or ModifiedOn gt datetime'2024-01-01T00:00:00'").unwrap().modified_range();
+        assert_eq!(
+            r,
+            (
+                Bound::Included(t("2024-01-05T00:00:00")),
+                Bound::Included(t("2024-02-01T00:00:00"))
+            )
+        );
+        let r = f("Naam eq 'x' or ModifiedOn gt datetime'2024-01-01T00:00:00'")
+            .unwrap()
+            .modified_range();
         assert_eq!(r, (Bound::Unbounded, Bound::Unbounded));
     }
 

@@ -12,6 +12,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -135,4 +136,90 @@ fn articles_edited_during_the_first_product_sync_are_not_lost() {
         flow(&second, "updated") + flow(&first, "updated") >= EDITED as u64,
         "first: {first}\nsecond: {second}"
     );
+}
+
+/// Orders edited in the shop during the first order sync.
+const EDITED_ORDERS: usize = 5;
+
+#[test]
+fn orders_edited_during_the_first_order_sync_are_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let _sb = start(d, 60);
+    let (_, shop) = urls(d);
+    // pages of 10 orders, so the 60 take several pages
+    let path = d.join("koppel.toml");
+    let cfg = std::fs::read_to_string(&path).unwrap();
+    let cfg = cfg.replacen(
+        "\n[pairs.shop.products]",
+        "\n[pairs.shop.orders]\npage_size = 10\n\n[pairs.shop.products]",
+        1,
+    );
+    std::fs::write(&path, cfg).unwrap();
+    // The orders a first sync must export or quarantine, as the plan sees them before any edit.
+    let out = run(d, &["--flow", "orders", "plan", "--full", "--json"]);
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+    let eligible: BTreeSet<String> = plan[0]["flows"][0]["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "order")
+        .map(|c| c["key"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(eligible.len() > 20, "{plan}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // After koppel read the first page, the shop owner comments on the 5 oldest orders.
+    let resp = rt
+        .block_on(
+            reqwest::Client::new()
+                .post(format!("{shop}/_sandbox/magento/edit-during-read"))
+                .json(&json!({"resource": "orders", "after_pages": 1, "count": EDITED_ORDERS}))
+                .send(),
+        )
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+
+    let first = koppel_run(d, "customers,orders");
+    let second = koppel_run(d, "customers,orders");
+
+    // Exported (SnelStart's verkooporders by orderreferentie) and quarantined (status).
+    let (snel, _) = urls(d);
+    let admin = rt.block_on(SnelStartAdmin::login(&snel)).unwrap();
+    let mut refs = Vec::new();
+    let mut skip = 0;
+    loop {
+        let page = rt
+            .block_on(admin.call(Method::GET, &format!("/v2/verkooporders?$skip={skip}&$top=500"), None))
+            .unwrap();
+        let page = page.as_array().unwrap().clone();
+        refs.extend(page.iter().filter_map(|o| o["orderreferentie"].as_str().map(str::to_owned)));
+        if page.len() < 500 {
+            break;
+        }
+        skip += 500;
+    }
+    let exported: BTreeSet<String> = refs.iter().cloned().collect();
+    assert_eq!(exported.len(), refs.len(), "an order was exported twice: {refs:?}");
+    let out = run(d, &["status", "--json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+    let quarantined: BTreeSet<String> = status["quarantine"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["kind"] == "order")
+        .map(|q| q["key"].as_str().unwrap().to_owned())
+        .collect();
+    let lost: Vec<&String> = eligible
+        .iter()
+        .filter(|k| !exported.contains(*k) && !quarantined.contains(*k))
+        .collect();
+    eprintln!(
+        "orders: {} eligible; exported {}, quarantined {}; never exported nor quarantined: {}",
+        eligible.len(),
+        exported.len(),
+        quarantined.len(),
+        lost.len()
+    );
+    assert!(lost.is_empty(), "orders lost: {lost:?}\nfirst: {first}\nsecond: {second}");
 }

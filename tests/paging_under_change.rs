@@ -179,6 +179,17 @@ fn orders_edited_during_the_first_order_sync_are_not_lost() {
         )
         .unwrap();
     assert!(resp.status().is_success(), "{}", resp.status());
+    // The shop stamps whole seconds: a second of latency per request puts the edit after the
+    // run's `until` (taken at its start), as an edit during a real read would be.
+    let resp = rt
+        .block_on(
+            reqwest::Client::new()
+                .post(format!("{shop}/_sandbox/faults"))
+                .json(&json!({"latency_ms": 1000}))
+                .send(),
+        )
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
 
     let first = koppel_run(d, "customers,orders");
     let second = koppel_run(d, "customers,orders");
@@ -190,17 +201,28 @@ fn orders_edited_during_the_first_order_sync_are_not_lost() {
     let mut skip = 0;
     loop {
         let page = rt
-            .block_on(admin.call(Method::GET, &format!("/v2/verkooporders?$skip={skip}&$top=500"), None))
+            .block_on(admin.call(
+                Method::GET,
+                &format!("/v2/verkooporders?$skip={skip}&$top=500"),
+                None,
+            ))
             .unwrap();
         let page = page.as_array().unwrap().clone();
-        refs.extend(page.iter().filter_map(|o| o["orderreferentie"].as_str().map(str::to_owned)));
+        refs.extend(
+            page.iter()
+                .filter_map(|o| o["orderreferentie"].as_str().map(str::to_owned)),
+        );
         if page.len() < 500 {
             break;
         }
         skip += 500;
     }
     let exported: BTreeSet<String> = refs.iter().cloned().collect();
-    assert_eq!(exported.len(), refs.len(), "an order was exported twice: {refs:?}");
+    assert_eq!(
+        exported.len(),
+        refs.len(),
+        "an order was exported twice: {refs:?}"
+    );
     let out = run(d, &["status", "--json"]);
     let status: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
     let quarantined: BTreeSet<String> = status["quarantine"]
@@ -221,5 +243,8 @@ fn orders_edited_during_the_first_order_sync_are_not_lost() {
         quarantined.len(),
         lost.len()
     );
-    assert!(lost.is_empty(), "orders lost: {lost:?}\nfirst: {first}\nsecond: {second}");
+    assert!(
+        lost.is_empty(),
+        "orders lost: {lost:?}\nfirst: {first}\nsecond: {second}"
+    );
 }

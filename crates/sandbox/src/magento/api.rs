@@ -1440,9 +1440,12 @@ async fn orders_list(State(app): St, Path(p): Params, req: Request) -> Res {
             app.paging(),
         )?
     };
-    let served = result["items"].as_array().map_or(0, Vec::len) as u64;
-    if served > 1 && Some(served) == sc.page_size {
-        app.edit_during_read("orders");
+    let served: Vec<u64> = result["items"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|o| o["entity_id"].as_u64()).collect())
+        .unwrap_or_default();
+    if served.len() > 1 && Some(served.len() as u64) == sc.page_size {
+        app.edit_during_read("orders", &served);
     }
     Ok(cx.reply(app.maybe_malform(result)))
 }
@@ -1460,10 +1463,10 @@ pub struct EditDuringRead {
 }
 
 impl App {
-    /// After the armed number of full pages of `resource`: the first `count` records (by id)
-    /// get `updated_at` = now and a status-history comment, as when a shop owner comments on
-    /// orders in the admin while koppel reads them.
-    fn edit_during_read(&self, resource: &str) {
+    /// After the armed number of full pages of `resource`: the first `count` records of the
+    /// page just served (`served`, their ids) get `updated_at` = now, as when a shop owner
+    /// edits orders in the admin that koppel has just read.
+    fn edit_during_read(&self, resource: &str, served: &[u64]) {
         let mut plan = self.edit_plan.lock().unwrap_or_else(|p| p.into_inner());
         let Some(p) = plan.as_mut() else { return };
         if p.resource != resource {
@@ -1478,15 +1481,17 @@ impl App {
         drop(plan);
         let now = json!(super::wire::ts(chrono::Utc::now().naive_utc()));
         let mut shop = self.shop();
-        for o in shop.orders.values_mut().take(count) {
-            o["updated_at"] = now.clone();
+        for id in served.iter().take(count) {
+            if let Some(o) = shop.orders.get_mut(id) {
+                o["updated_at"] = now.clone();
+            }
         }
     }
 }
 
 /// `POST /_sandbox/magento/edit-during-read {"resource": "orders", "after_pages": 1, "count":
 /// 3}`: after that many full pages of `GET /V1/orders` (a page of `pageSize` orders: a paged
-/// read), the first `count` orders (by `entity_id`) change (`updated_at` = now). One-shot.
+/// read), the first `count` orders of that page change (`updated_at` = now). One-shot.
 pub async fn control_edit_during_read(State(app): St, Json(req): Json<EditDuringRead>) -> Response {
     if req.resource != "orders" {
         return (StatusCode::BAD_REQUEST, "only resource \"orders\" is supported").into_response();

@@ -287,8 +287,7 @@ impl MagentoShop {
         criteria: SearchCriteria,
         page_size: u32,
         req: &ReadRequest,
-        id_key: &str,
-        label: fn(&serde_json::Value) -> String,
+        (id_key, label): (&str, fn(&serde_json::Value) -> String),
         map: impl Fn(&W) -> std::result::Result<R, Rejection>,
     ) -> Result<Page<R>> {
         // Keyset pages (issue 9): `currentPage` inside the `updated_at` window shifted when an
@@ -1117,8 +1116,7 @@ impl Source<Order> for MagentoShop {
             c,
             self.cfg.orders.page_size,
             req,
-            "entity_id",
-            order_label,
+            ("entity_id", order_label),
             |w: &WireOrder| mapping::order_from_wire(w, mode),
         )
         .await
@@ -1134,8 +1132,7 @@ impl Source<Customer> for MagentoShop {
             c,
             self.cfg.customers.page_size,
             req,
-            "id",
-            customer_label,
+            ("id", customer_label),
             mapping::customer_from_wire,
         )
         .await

@@ -379,7 +379,11 @@ impl Inner {
                 continue;
             }
             if items.len() < top as usize {
-                items.sort_by_key(|v| local_time(v).map(|t| t.0));
+                // change-time order; records without a readable one last (stable)
+                items.sort_by_key(|v| {
+                    let t = local_time(v).map(|t| t.0);
+                    (t.is_none(), t)
+                });
                 return Ok((items, token(&todo)));
             }
             for part in sliced.split(&slice, &items)?.into_iter().rev() {

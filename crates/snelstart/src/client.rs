@@ -344,8 +344,6 @@ pub struct Query {
     pub filter: Option<String>,
     /// `$select`.
     pub select: Option<String>,
-    /// `$orderby`, e.g. `ModifiedOn,Artikelcode` (keyset pages).
-    pub orderby: Option<String>,
     /// `$skip`.
     pub skip: u64,
     /// `$top`.
@@ -358,9 +356,6 @@ impl Query {
         let mut parts = Vec::new();
         if let Some(f) = &self.filter {
             parts.push(format!("$filter={}", utf8_percent_encode(f, QUERY)));
-        }
-        if let Some(o) = &self.orderby {
-            parts.push(format!("$orderby={}", utf8_percent_encode(o, QUERY)));
         }
         if let Some(s) = &self.select {
             parts.push(format!("$select={}", utf8_percent_encode(s, QUERY)));
@@ -686,7 +681,6 @@ mod tests {
     #[test]
     fn query_strings_escape_literals() {
         let q = Query {
-            orderby: None,
             filter: Some(
                 "Email eq 'o''brien@x.nl' and ModifiedOn gt datetime'2024-01-01T00:00:00.000'".into(),
             ),

@@ -370,7 +370,6 @@ impl Inner {
             let q = Query {
                 filter: Some(sliced.filter(&slice)),
                 select: select.map(str::to_owned),
-                orderby: None,
                 skip: 0,
                 top,
             };
@@ -466,7 +465,6 @@ impl Inner {
             }
         }
         let q = Query {
-            orderby: None,
             filter: Some(format!("Artikelcode eq {}", mapping::odata_string(code))),
             select: None,
             skip: 0,
@@ -647,7 +645,6 @@ impl Inner {
                 continue;
             };
             let q = Query {
-                orderby: None,
                 filter: Some(filter),
                 select: None,
                 skip: 0,
@@ -686,7 +683,6 @@ impl Inner {
             )
         })?;
         let q = Query {
-            orderby: None,
             filter: Some(format!("Relatiecode eq {code}")),
             select: None,
             skip: 0,
@@ -737,7 +733,6 @@ impl Inner {
         let number = o.number.trim();
         if self.orderref_filter.load(Ordering::Relaxed) != FILTER_REFUSED {
             let q = Query {
-                orderby: None,
                 filter: Some(format!("Orderreferentie eq {}", mapping::odata_string(number))),
                 select: None,
                 skip: 0,
@@ -757,7 +752,6 @@ impl Inner {
         }
         let since = o.created_at - chrono::Duration::days(i64::from(self.config.orders.lookup_fallback_days));
         let q = Query {
-            orderby: None,
             filter: mapping::modified_filter(Some(since), None),
             select: Some("Id,Orderreferentie".to_owned()),
             skip: 0,
@@ -1103,7 +1097,6 @@ impl Connector for SnelStartConnector {
             company.administratie_identifier.as_deref().unwrap_or("no id")
         ));
         let q = Query {
-            orderby: None,
             filter: None,
             select: Some("Id,Artikelcode".to_owned()),
             skip: 0,

@@ -9,8 +9,13 @@ use koppel_core::connector::{CheckReport, Endpoints};
 use koppel_core::http::StatsSnapshot;
 use koppel_core::registry::{parse_config, ConnectorContext, ConnectorDescriptor, Role};
 use koppel_core::testing::samples::{product, stock};
-use koppel_core::testing::{hook, Conformance, MemoryConnector, MemorySource, Samples};
-use koppel_core::{Capabilities, Connector, Error, Kind, Product, Rejection, Result, StockLevel};
+use koppel_core::testing::{
+    hook, mutator, CheckResult, Churn, Churned, Conformance, MemoryConnector, MemorySource, Samples,
+};
+use koppel_core::{
+    Capabilities, Connector, Error, Kind, Page, Product, ReadRequest, Record, Rejection, Result, Source,
+    StockLevel,
+};
 use rust_decimal_macros::dec;
 use serde::Deserialize;
 
@@ -31,21 +36,46 @@ fn shared() -> &'static Shared {
         let conn = MemoryConnector::new("memory");
         let products = conn.source::<Product>();
         conn.sink::<StockLevel>();
-        for i in 0..3 {
+        for i in 0..10 {
             products.put(product(
                 &format!("KP-{i:04}"),
                 dec!(5),
-                Some(Utc::now() - TimeDelta::hours(1)),
+                Some(Utc::now() - TimeDelta::hours(1) + TimeDelta::seconds(i)),
             ));
         }
+        // several pages, so the paging-under-change check has pages to cross
+        products.page_size(3);
         Shared { conn, products }
     })
 }
 
-/// Delegates to the shared memory connector; `leaky` logs its token and accepts any token.
+/// Delegates to the shared memory connector; `leaky` logs its token and accepts any token;
+/// `offset` pages its products with offsets inside the window (the bug of issue 9).
 struct Mem {
     token: String,
     leaky: bool,
+    offset: bool,
+}
+
+/// Offset paging over the shared products, as the sources did before keyset tokens: the
+/// paging-under-change check must fail it.
+struct OffsetSource;
+
+#[async_trait]
+impl Source<Product> for OffsetSource {
+    async fn read(&self, req: &ReadRequest) -> Result<Page<Product>> {
+        let all: Vec<Product> = shared()
+            .products
+            .records()
+            .into_iter()
+            .filter(|p| req.since.is_none_or(|s| p.modified().is_some_and(|m| m > s)))
+            .filter(|p| req.until.is_none_or(|u| p.modified().is_none_or(|m| m <= u)))
+            .collect();
+        let offset: usize = req.page.as_deref().unwrap_or("0").parse().unwrap_or(0);
+        let items = all.iter().skip(offset).take(3).cloned().map(Ok).collect();
+        let next = (offset + 3 < all.len()).then(|| (offset + 3).to_string());
+        Ok(Page { items, next })
+    }
 }
 
 #[async_trait]
@@ -54,7 +84,11 @@ impl Connector for Mem {
         "memory"
     }
     fn endpoints(&self) -> Endpoints {
-        shared().conn.endpoints()
+        let mut e = shared().conn.endpoints();
+        if self.offset {
+            e.product_source = Some(Arc::new(OffsetSource));
+        }
+        e
     }
     async fn check(&self) -> Result<CheckReport> {
         if self.leaky {
@@ -80,6 +114,16 @@ fn factory(v: serde_json::Value, _: &ConnectorContext) -> Result<Arc<dyn Connect
     Ok(Arc::new(Mem {
         token: c.token,
         leaky: false,
+        offset: false,
+    }))
+}
+
+fn offset_factory(v: serde_json::Value, _: &ConnectorContext) -> Result<Arc<dyn Connector>> {
+    let c: Config = parse_config(v)?;
+    Ok(Arc::new(Mem {
+        token: c.token,
+        leaky: false,
+        offset: true,
     }))
 }
 
@@ -88,6 +132,7 @@ fn leaky_factory(v: serde_json::Value, _: &ConnectorContext) -> Result<Arc<dyn C
     Ok(Arc::new(Mem {
         token: c.token,
         leaky: true,
+        offset: false,
     }))
 }
 
@@ -123,6 +168,41 @@ static LEAKY: ConnectorDescriptor = ConnectorDescriptor {
     factory: leaky_factory,
 };
 
+static OFFSET: ConnectorDescriptor = ConnectorDescriptor {
+    name: "offset",
+    role: Role::Shop,
+    description: "pages its products with offsets inside the window",
+    capabilities: Capabilities {
+        sources: &[Kind::Product],
+        sinks: &[Kind::StockLevel],
+    },
+    config_schema: schema,
+    example_config: || "# the API token\ntoken = \"${MEMORY_TOKEN}\"\n",
+    validate,
+    factory: offset_factory,
+};
+
+/// Changes the first record read, removes the second and adds one, all after the window.
+async fn churn_memory(c: Churn) -> Option<Churned> {
+    if c.kind != Kind::Product {
+        return None;
+    }
+    let p = &shared().products;
+    let mut done = Churned::default();
+    if let Some(k) = c.read.first() {
+        p.put(product(k, dec!(7), Some(Utc::now())));
+        done.changed.push(k.clone());
+    }
+    if let Some(k) = c.read.get(1) {
+        p.remove(k);
+        done.removed.push(k.clone());
+    }
+    let new = format!("KP-N{}", Utc::now().timestamp_micros());
+    p.put(product(&new, dec!(8), Some(Utc::now())));
+    done.added.push(new);
+    Some(done)
+}
+
 fn kit(descriptor: &'static ConnectorDescriptor) -> Conformance {
     Conformance {
         descriptor,
@@ -136,8 +216,9 @@ fn kit(descriptor: &'static ConnectorDescriptor) -> Conformance {
         malformed: Some(hook(|on: bool| async move {
             // the memory source has no switch: add or drop an unreadable record
             if on {
+                // older than every product, so it is on the first page
                 shared().products.put_unreadable(
-                    Utc::now() - TimeDelta::minutes(1),
+                    Utc::now() - TimeDelta::hours(2),
                     Rejection::new("product X", Some("price"), "not a number"),
                 );
             }
@@ -149,6 +230,7 @@ fn kit(descriptor: &'static ConnectorDescriptor) -> Conformance {
                     .put(product("KP-0001", dec!(6), Some(Utc::now())));
             }
         })),
+        churn: Some(mutator(churn_memory)),
         context: ConnectorContext::default(),
     }
 }
@@ -167,6 +249,7 @@ async fn kit_passes_a_conforming_connector_and_fails_a_bad_one() {
         "far_future_cursor(product)",
         "malformed_record(product)",
         "write_twice(stock_level)",
+        "paging_under_change(product)",
         "no_secrets_in_logs",
     ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
@@ -197,4 +280,16 @@ async fn kit_passes_a_conforming_connector_and_fails_a_bad_one() {
         "{msg}"
     );
     assert!(!msg.contains("good-secret"), "{msg}");
+
+    // Offset paging inside the window loses records that did not change: the check says so.
+    let report = kit(&OFFSET).run().await;
+    // (It also fails malformed_record: it reads only the readable records.)
+    let paging: Vec<&CheckResult> = report
+        .checks
+        .iter()
+        .filter(|c| c.name == "paging_under_change(product)")
+        .collect();
+    assert_eq!(paging.len(), 1, "{report:#?}");
+    assert!(!paging[0].passed, "{report:#?}");
+    assert!(paging[0].detail.contains("never read"), "{}", paging[0].detail);
 }

@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::client::{fits_in_list, in_lists, next_page, Filter, MagentoClient, SearchCriteria, SCOPE_ALL};
+use crate::client::{fits_in_list, in_lists, Filter, MagentoClient, SearchCriteria, SCOPE_ALL};
 use crate::config::{Config, MsiMode, OrderNoteConfig};
 use crate::mapping::{self, DesiredProduct, ProductRules, Resolved};
 use crate::models::{
@@ -24,6 +24,7 @@ use crate::models::{
     ProductEnvelope, ProductPayload, SearchResult, SourceItem, SourceItemsEnvelope, StockItem,
     StockItemEnvelope, StockItemPayload, StoreConfig, WireComment, WireOrder, WireProduct,
 };
+use koppel_core::paging::Keyset;
 
 /// How long category trees and attribute options are reused before they are read again (a
 /// miss always reads again once).
@@ -257,15 +258,25 @@ impl MagentoShop {
         c
     }
 
-    fn page_of(req: &ReadRequest) -> Result<u32> {
-        match &req.page {
-            None => Ok(1),
-            Some(t) => t
-                .parse::<u32>()
-                .ok()
-                .filter(|p| *p >= 1)
-                .ok_or_else(|| Error::internal(format!("invalid page token {t:?}"))),
-        }
+    /// The keyset filter after the position in `req.page`: records after `(m, i)` in
+    /// `(updated_at, entity_id)` order, as two AND-ed filter groups (Magento: groups AND,
+    /// filters within a group OR): `updated_at gteq m` and `updated_at gt m OR entity_id gt i`.
+    fn after(criteria: SearchCriteria, req: &ReadRequest) -> Result<SearchCriteria> {
+        let Some(token) = &req.page else {
+            return Ok(criteria);
+        };
+        let k = Keyset::decode(token)?;
+        let id = k.numeric_id()?;
+        let Some(m) = k.modified else {
+            return Err(Error::protocol(format!("page token {token:?} has no updated_at")));
+        };
+        let m = mapping::format_time(m);
+        let mut c = criteria.and(Filter::new("updated_at", "gteq", m.clone()));
+        c.groups.push(vec![
+            Filter::new("updated_at", "gt", m),
+            Filter::new("entity_id", "gt", id.to_string()),
+        ]);
+        Ok(c)
     }
 
     /// Reads one page of a search and parses each item on its own, so one malformed item is a
@@ -276,12 +287,46 @@ impl MagentoShop {
         criteria: SearchCriteria,
         page_size: u32,
         req: &ReadRequest,
-        label: fn(&serde_json::Value) -> String,
+        (id_key, label): (&str, fn(&serde_json::Value) -> String),
         map: impl Fn(&W) -> std::result::Result<R, Rejection>,
     ) -> Result<Page<R>> {
-        let page = Self::page_of(req)?;
-        let criteria = criteria.sort("entity_id", "ASC").page(page_size, page);
+        // Keyset pages (issue 9): `currentPage` inside the `updated_at` window shifted when an
+        // order changed during the read, and an unchanged one fell between two pages. Now
+        // every page is `currentPage=1` of "the records after the last one read", sorted by
+        // `updated_at` then `entity_id` (searchCriteria sortOrders; Magento sorts in SQL, so
+        // the order is total and matches the filter). An order that changes during the read
+        // moves past `until` and is read by the next run; nothing else moves.
+        let criteria = Self::after(criteria, req)?
+            .sort("updated_at", "ASC")
+            .sort("entity_id", "ASC")
+            .page(page_size, 1);
         let res: SearchResult<Box<RawValue>> = self.client.search(segments, &criteria, &[], endpoint).await?;
+        // The position of the last record with a readable id and `updated_at`.
+        let last = res.items.iter().rev().find_map(|raw| {
+            let head: serde_json::Value = serde_json::from_str(raw.get()).ok()?;
+            let id = head.get(id_key)?.as_u64()?;
+            let m = mapping::parse_time(head.get("updated_at")?.as_str()?)?;
+            Some(Keyset::after(Some(m), id.to_string()))
+        });
+        let more = res.total_count > res.items.len() as u64 && !res.items.is_empty();
+        let next = match (more, last) {
+            (false, _) => None,
+            (true, Some(k)) => {
+                let t = k.encode();
+                if req.page.as_deref() == Some(t.as_str()) {
+                    return Err(Error::protocol(
+                        "the page after the last one read ends where it began: the shop ignored the keyset filter",
+                    ));
+                }
+                Some(t)
+            }
+            (true, None) => {
+                return Err(Error::protocol(format!(
+                    "a page of {} records without one readable {id_key} and updated_at: cannot page after it",
+                    res.items.len()
+                )))
+            }
+        };
         let mut items = Vec::with_capacity(res.items.len());
         for raw in &res.items {
             let de = &mut serde_json::Deserializer::from_str(raw.get());
@@ -299,10 +344,7 @@ impl MagentoShop {
             };
             items.push(item);
         }
-        Ok(Page {
-            next: next_page(page, page_size, res.items.len(), res.total_count).map(|p| p.to_string()),
-            items,
-        })
+        Ok(Page { next, items })
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1080,7 +1122,7 @@ impl Source<Order> for MagentoShop {
             c,
             self.cfg.orders.page_size,
             req,
-            order_label,
+            ("entity_id", order_label),
             |w: &WireOrder| {
                 mapping::order_from_wire(w, mode).map(|o| Order {
                     vat_rounding: rounding,
@@ -1101,7 +1143,7 @@ impl Source<Customer> for MagentoShop {
             c,
             self.cfg.customers.page_size,
             req,
-            customer_label,
+            ("id", customer_label),
             mapping::customer_from_wire,
         )
         .await

@@ -2,9 +2,9 @@
 
 mod common;
 
-use koppel_core::testing::{hook, Conformance, Samples};
+use koppel_core::testing::{hook, mutator, Churn, Churned, Conformance, Samples};
 use koppel_core::{
-    ConnectorContext, Money, OpenAmount, PaymentStatus, Product, ReadRequest, Sku, StockLevel,
+    ConnectorContext, Kind, Money, OpenAmount, PaymentStatus, Product, ReadRequest, Sku, StockLevel,
 };
 use koppel_sandbox::control::Faults;
 use koppel_sandbox::magento::{
@@ -32,6 +32,9 @@ async fn magento_connector_conforms() {
         "prices_include_tax": true,
         "products": {"tax_classes": {"21": TAX_CLASS_HIGH, "9": TAX_CLASS_LOW}, "create_categories": true},
         "http": {"max_retries": 1, "initial_backoff_ms": 10, "max_backoff_ms": 20},
+        // small pages, so the paging-under-change check has pages to cross
+        "orders": {"page_size": 3},
+        "customers": {"page_size": 2},
     });
     let mut bad = good.clone();
     bad["auth"]["access_token_secret"] = "wrong-token-secret".into();
@@ -80,6 +83,7 @@ async fn magento_connector_conforms() {
         ..Default::default()
     };
     let control = sim.control.clone();
+    let base = sim.base_url();
     let kit = Conformance {
         descriptor: koppel_magento::descriptor(),
         good_config: good,
@@ -102,6 +106,44 @@ async fn magento_connector_conforms() {
             }
         })),
         touch: None,
+        churn: Some(mutator(move |c: Churn| {
+            let url = format!("{base}/_sandbox/magento/records");
+            async move {
+                let resource = match c.kind {
+                    Kind::Order => "orders",
+                    Kind::Customer => "customers",
+                    _ => return None,
+                };
+                // change the first read and the first unread, remove the second read (or the second
+                // unread), add one
+                let change: Vec<String> = [c.read.first(), c.unread.first()]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect();
+                let remove: Vec<String> = c.read.get(1).or(c.unread.get(1)).into_iter().cloned().collect();
+                let answer: serde_json::Value = reqwest::Client::new()
+                    .post(url)
+                    .json(&json!({"resource": resource, "change": change, "remove": remove, "add": 1}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let added = answer["added"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k.as_str().unwrap().to_owned())
+                    .collect();
+                Some(Churned {
+                    changed: change,
+                    removed: remove,
+                    added,
+                })
+            }
+        })),
         context: ConnectorContext::default(),
     };
     let report = kit.run().await;

@@ -111,8 +111,11 @@ async fn oauth_requests_carry_a_signature_over_the_query() {
     assert!(page.items.is_empty() && page.next.is_none());
     let req = &server.received_requests().await.unwrap()[0];
     let q = req.url.query().unwrap_or_default();
+    // keyset order: updated_at, then entity_id; always the first page
     assert!(
-        q.contains("searchCriteria%5BsortOrders%5D%5B0%5D%5Bfield%5D=entity_id"),
+        q.contains("searchCriteria%5BsortOrders%5D%5B0%5D%5Bfield%5D=updated_at")
+            && q.contains("searchCriteria%5BsortOrders%5D%5B1%5D%5Bfield%5D=entity_id")
+            && q.contains("searchCriteria%5BcurrentPage%5D=1"),
         "{q}"
     );
     assert!(q.contains("condition_type%5D=in"), "{q}");

@@ -115,6 +115,7 @@ async fn opencart_connector_conforms() {
         samples,
         malformed: None,
         touch: None,
+        churn: None,
         context: ConnectorContext::default(),
     };
     let report = kit.run().await;

@@ -77,6 +77,7 @@ async fn conforms(version: PrestaVersion) {
             }
         })),
         touch: None,
+        churn: None,
         context: ConnectorContext::default(),
     };
     let report = kit.run().await;

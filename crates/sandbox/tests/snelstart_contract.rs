@@ -56,7 +56,7 @@ async fn every_read_validates_against_the_definition() {
     assert_eq!(artikelen.as_array().unwrap().len(), 25);
     let id = artikelen[0]["id"].as_str().unwrap();
     let (s, a) = api.get(&format!("/artikelen/{id}"), "/artikelen/{id}").await;
-    assert_eq!((s, a["artikelcode"].as_str()), (200, Some("KP-0001")));
+    assert_eq!((s, &a["artikelcode"]), (200, &artikelen[0]["artikelcode"]));
     let (_, groepen) = api.get("/artikelomzetgroepen", "/artikelomzetgroepen").await;
     let gid = groepen[0]["id"].as_str().unwrap();
     let (s, _) = api

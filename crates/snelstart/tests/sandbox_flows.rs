@@ -37,9 +37,11 @@ async fn products_and_stock_are_read_incrementally() {
     assert_eq!(p1.weight, Some(seed[0].weight));
     assert_eq!(p1.category, vec![seed[0].category.clone()]);
     assert!(!all.iter().find(|p| p.sku.as_str() == "KP-0040").unwrap().active);
-    // 60 articles in pages of 25: 3 list calls, and reference data once
+    // 60 articles, 25 per request, read in slices (never `$skip`): the records without change
+    // time (none), the whole window (full, so split at the change times it returned), its
+    // four parts; and reference data once
     let s = sim.control.stats();
-    assert_eq!(s.count("GET", "/v2/artikelen"), 3);
+    assert_eq!(s.count("GET", "/v2/artikelen"), 6);
     assert_eq!(s.count("GET", "/v2/btwtarieven"), 1);
 
     let levels = read_all(&stock, None).await;
@@ -436,7 +438,7 @@ async fn expired_tokens_and_malformed_records_are_handled() {
         ..Default::default()
     });
     let page: Page<StockLevel> = stock.read(&ReadRequest::default()).await.unwrap();
-    assert_eq!(page.items.len(), 25);
+    assert!((1..=25).contains(&page.items.len()), "{}", page.items.len());
     assert_eq!(page.items.iter().filter(|i| i.is_err()).count(), 1);
     let page = products.read(&ReadRequest::default()).await.unwrap();
     assert_eq!(page.items.iter().filter(|i| i.is_err()).count(), 1);
@@ -471,7 +473,10 @@ async fn a_burst_on_a_test_key_stays_within_the_concurrency_limit() {
         async move { s.read(&ReadRequest::default()).await.map(|p| p.items.len()) }
     });
     let results = futures::future::join_all(reads).await;
-    assert!(results.iter().all(|r| matches!(r, Ok(25))), "{results:?}");
+    assert!(
+        results.iter().all(|r| matches!(r, Ok(n) if (1..=25).contains(n))),
+        "{results:?}"
+    );
     no_429(&sim);
     assert_eq!(c.stats().retries, 0);
 }

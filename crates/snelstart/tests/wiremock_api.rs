@@ -110,8 +110,16 @@ async fn token_is_fetched_once_and_sent_with_the_subscription_key() {
         .await;
     let c = connector(&server, json!({}));
     let src: Arc<dyn Source<Product>> = c.endpoints().product_source.unwrap();
+    // an incremental read is one slice of the window: a short answer is complete and the last
+    let since = chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
     for _ in 0..2 {
-        let page = src.read(&ReadRequest::default()).await.unwrap();
+        let req = ReadRequest {
+            since: Some(since),
+            ..Default::default()
+        };
+        let page = src.read(&req).await.unwrap();
         assert_eq!(page.items.len(), 2);
         assert!(page.next.is_none(), "a short page is the last");
     }
@@ -177,16 +185,25 @@ async fn paging_and_incremental_filter() {
     let server = MockServer::start().await;
     token_endpoint(&server).await;
     reference_data(&server).await;
-    let full: Vec<Value> = (0..25).map(|i| article(&format!("F{i:03}"))).collect();
+    // all changed at one moment inside the window
+    let full: Vec<Value> = (0..25)
+        .map(|i| {
+            let mut a = article(&format!("F{i:03}"));
+            a["modifiedOn"] = json!("2024-06-02T10:00:00");
+            a
+        })
+        .collect();
+    let window = "ModifiedOn gt datetime'2024-06-01T10:00:00.000'";
+    // The whole window comes back full; its parts (any other filter) are short.
     Mock::given(method("GET"))
         .and(path("/v2/artikelen"))
-        .and(query_param("$skip", "0"))
+        .and(query_param("$filter", window))
         .respond_with(ResponseTemplate::new(200).set_body_json(Value::Array(full)))
+        .with_priority(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/v2/artikelen"))
-        .and(query_param("$skip", "25"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([article("LAST")])))
         .mount(&server)
         .await;
@@ -199,23 +216,44 @@ async fn paging_and_incremental_filter() {
         since: Some(since),
         ..Default::default()
     };
+    // the full window is split at the change time it returned (one: before, at, after it)
     let p1 = src.read(&req).await.unwrap();
-    assert_eq!((p1.items.len(), p1.next.as_deref()), (25, Some("25")));
+    assert_eq!(p1.items.len(), 1);
     req.page = p1.next;
-    let p2 = src.read(&req).await.unwrap();
-    assert_eq!((p2.items.len(), p2.next), (1, None));
+    assert!(req.page.is_some());
+    let mut pages = 1;
+    while req.page.is_some() {
+        let p = src.read(&req).await.unwrap();
+        req.page = p.next;
+        pages += 1;
+        assert!(pages < 10);
+    }
+    assert_eq!(pages, 3, "before, at and after the one change time");
     let reqs = server.received_requests().await.unwrap();
     let listed: Vec<_> = reqs.iter().filter(|r| r.url.path() == "/v2/artikelen").collect();
+    assert_eq!(listed.len(), 4);
     for r in &listed {
-        let filter = r
+        let pairs: Vec<(String, String)> = r
             .url
             .query_pairs()
-            .find(|(k, _)| k == "$filter")
-            .unwrap()
-            .1
-            .into_owned();
-        // 08:00 UTC in June is 10:00 in Amsterdam
-        assert_eq!(filter, "ModifiedOn gt datetime'2024-06-01T10:00:00.000'");
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        // 08:00 UTC in June is 10:00 in Amsterdam; every slice stays inside the window: its
+        // own lower bound, or the change time the window returned (before, at, after it)
+        let f = get("$filter");
+        assert!(
+            f.contains(window) || f.contains("datetime'2024-06-02T10:00:00'"),
+            "{f}"
+        );
+        // never an offset
+        assert_eq!(get("$skip"), "0");
         // spaces and quotes are percent-encoded, never '+'
         assert!(!r.url.query().unwrap().contains('+'));
     }

@@ -9,6 +9,7 @@
 //!     samples: Samples { products: vec![...], ..Default::default() },
 //!     malformed: Some(hook(move |on| async move { sim.set_malformed(on).await })),
 //!     touch: Some(hook(move |kind| async move { sim.touch(kind).await })),
+//!     churn: Some(mutator(move |c: Churn| async move { sim.churn(c).await })),
 //!     context: ConnectorContext::default(),
 //! };
 //! kit.assert_conforms().await;
@@ -39,6 +40,45 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     Arc::new(move |t| Box::pin(f(t)))
+}
+
+/// What the kit asks a [`Mutator`] to do between the first and the second page of a read
+/// (the paging-under-change check): change some records (so that their change time moves
+/// past the read's `until`), remove some and add some, preferably among the records already
+/// read, since those are the ones whose change shifts an offset-paged read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Churn {
+    /// The record kind being read.
+    pub kind: Kind,
+    /// Keys ([`Record::key`]) of the records on the first page, in read order.
+    pub read: Vec<String>,
+    /// Keys of the records of the window not read yet, in the order a read without changes
+    /// returns them.
+    pub unread: Vec<String>,
+}
+
+/// What a [`Mutator`] did, by record key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Churned {
+    /// Records changed (their change time is now after the read's `until`).
+    pub changed: Vec<String>,
+    /// Records removed.
+    pub removed: Vec<String>,
+    /// Records added (changed after the read's `until`).
+    pub added: Vec<String>,
+}
+
+/// Changes records at the simulator between two page reads; `None` when it cannot change
+/// records of this kind (the check is then reported as not exercised).
+pub type Mutator = Arc<dyn Fn(Churn) -> BoxFuture<'static, Option<Churned>> + Send + Sync>;
+
+/// Wraps an async closure as a [`Mutator`].
+pub fn mutator<F, Fut>(f: F) -> Mutator
+where
+    F: Fn(Churn) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<Churned>> + Send + 'static,
+{
+    Arc::new(move |c| Box::pin(f(c)))
 }
 
 /// Records the kit writes through each sink the connector offers (they must be valid for the
@@ -78,6 +118,10 @@ pub struct Conformance {
     /// it, the check only verifies that the second read returns nothing older than the first
     /// read's `until`.
     pub touch: Option<Hook<Kind>>,
+    /// Changes, removes and adds records between two page reads (the paging-under-change
+    /// check, run for every source kind after the other checks). Without it the check is
+    /// reported as failed: every source must page correctly while records change.
+    pub churn: Option<Mutator>,
     /// The context passed to the factory.
     pub context: ConnectorContext,
 }
@@ -301,6 +345,160 @@ impl Conformance {
         self.sink_check(report, dispatch, &e, &s.orders).await;
         self.sink_check(report, dispatch, &e, &s.open_amounts).await;
         self.sink_check(report, dispatch, &e, &s.payments).await;
+
+        // Last, since it changes and removes records at the simulator.
+        self.paging_check::<Product>(report, dispatch, &e).await;
+        self.paging_check::<StockLevel>(report, dispatch, &e).await;
+        self.paging_check::<Customer>(report, dispatch, &e).await;
+        self.paging_check::<Order>(report, dispatch, &e).await;
+        self.paging_check::<OpenAmount>(report, dispatch, &e).await;
+        self.paging_check::<PaymentStatus>(report, dispatch, &e).await;
+    }
+
+    /// Paging under change: reads the first page of the window `(None, until]`, lets the
+    /// mutator change, remove and add records, reads the remaining pages, and asserts that
+    /// every record that existed unchanged throughout was read **exactly once** (the rule of
+    /// [`Source`]: a keyset token gives exactly once, so no de-duplication is assumed). Then
+    /// a read after `until` (the next run) must return every changed and added record.
+    async fn paging_check<R: Routed>(
+        &self,
+        report: &mut ConformanceReport,
+        dispatch: &tracing::Dispatch,
+        e: &Endpoints,
+    ) {
+        let Some(source) = R::source_of(e) else {
+            return;
+        };
+        let kind = R::KIND;
+        let name = format!("paging_under_change({kind})");
+        let Some(churn) = &self.churn else {
+            report.push(
+                name,
+                Err("no `churn` mutator given: the check cannot run (every source must page correctly while records change)".into()),
+            );
+            return;
+        };
+        let until = Utc::now();
+        let baseline = match read_keys(dispatch, source.clone(), None, Some(until)).await {
+            Ok(k) => k,
+            Err(e) => return report.push(name, Err(format!("baseline read failed: {e}"))),
+        };
+        let s = source.clone();
+        let req = ReadRequest {
+            since: None,
+            until: Some(until),
+            page: None,
+        };
+        let first = match guarded(dispatch, async move { s.read(&req).await }).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => return report.push(name, Err(format!("first page failed: {e}"))),
+            Err(p) => return report.push(name, Err(p)),
+        };
+        let read1: Vec<String> = first
+            .items
+            .iter()
+            .filter_map(|i| i.as_ref().ok())
+            .map(Record::key)
+            .collect();
+        let Some(token) = first.next else {
+            return report.push(
+                name,
+                Err(format!(
+                    "the first page holds the whole window ({} records): seed more records or lower the page size, or the check exercises nothing",
+                    baseline.len()
+                )),
+            );
+        };
+        let unread: Vec<String> = baseline.iter().filter(|k| !read1.contains(k)).cloned().collect();
+        // Changes must land after `until` (simulators may stamp whole seconds).
+        let next = (until + TimeDelta::seconds(1)).timestamp_millis() - Utc::now().timestamp_millis();
+        tokio::time::sleep(Duration::from_millis(next.max(0) as u64 + 20)).await;
+        let request = Churn {
+            kind,
+            read: read1.clone(),
+            unread,
+        };
+        let Some(done) = churn(request).with_subscriber(dispatch.clone()).await else {
+            return report.push(
+                name,
+                Ok(format!(
+                    "not exercised: the mutator does not change {kind} records"
+                )),
+            );
+        };
+        if done.changed.is_empty() && done.removed.is_empty() {
+            return report.push(name, Err("the mutator changed and removed nothing".into()));
+        }
+        let rest = match read_keys_from(dispatch, source.clone(), None, Some(until), Some(token)).await {
+            Ok(k) => k,
+            Err(e) => return report.push(name, Err(format!("reading the remaining pages failed: {e}"))),
+        };
+        let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for k in read1.iter().chain(&rest) {
+            *counts.entry(k.as_str()).or_default() += 1;
+        }
+        let touched = |k: &String| done.changed.contains(k) || done.removed.contains(k);
+        let expected: Vec<&String> = baseline.iter().filter(|k| !touched(k)).collect();
+        let missing: Vec<&str> = expected
+            .iter()
+            .filter(|k| !counts.contains_key(k.as_str()))
+            .map(|k| k.as_str())
+            .collect();
+        let twice: Vec<&str> = expected
+            .iter()
+            .filter(|k| counts.get(k.as_str()).is_some_and(|n| *n > 1))
+            .map(|k| k.as_str())
+            .collect();
+        let mut problems = Vec::new();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "{} unchanged record(s) never read: {}",
+                missing.len(),
+                missing.join(", ")
+            ));
+        }
+        if !twice.is_empty() {
+            problems.push(format!(
+                "{} unchanged record(s) read more than once: {}",
+                twice.len(),
+                twice.join(", ")
+            ));
+        }
+        // The next run (after `until`) picks up what changed during the read.
+        match read_keys(dispatch, source.clone(), Some(until), Some(Utc::now())).await {
+            Err(e) => problems.push(format!("the read after the window failed: {e}")),
+            Ok(later) => {
+                let lost: Vec<&str> = done
+                    .changed
+                    .iter()
+                    .chain(&done.added)
+                    .filter(|k| !later.contains(k))
+                    .map(|k| k.as_str())
+                    .collect();
+                if !lost.is_empty() {
+                    problems.push(format!(
+                        "changed or added record(s) missing from the next read (since {until}): {}",
+                        lost.join(", ")
+                    ));
+                }
+            }
+        }
+        report.push(
+            name,
+            if problems.is_empty() {
+                Ok(format!(
+                    "{} in the window, {} on page 1; changed {}, removed {}, added {} between pages; all {} unchanged read exactly once, changes read next time",
+                    baseline.len(),
+                    read1.len(),
+                    done.changed.len(),
+                    done.removed.len(),
+                    done.added.len(),
+                    expected.len()
+                ))
+            } else {
+                Err(problems.join("; "))
+            },
+        );
     }
 
     async fn source_checks<R: Routed>(
@@ -521,6 +719,44 @@ async fn write_in_batches<R: Record>(
         out.extend(res);
     }
     out
+}
+
+/// Reads every page; returns the keys of the readable records, in read order.
+async fn read_keys<R: Record>(
+    dispatch: &tracing::Dispatch,
+    source: Arc<dyn Source<R>>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> std::result::Result<Vec<String>, String> {
+    read_keys_from(dispatch, source, since, until, None).await
+}
+
+/// Reads every page from `page` on; returns the keys of the readable records, in read order.
+async fn read_keys_from<R: Record>(
+    dispatch: &tracing::Dispatch,
+    source: Arc<dyn Source<R>>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    page: Option<String>,
+) -> std::result::Result<Vec<String>, String> {
+    let fut = async move {
+        let mut req = ReadRequest { since, until, page };
+        let mut keys = Vec::new();
+        for _ in 0..10_000 {
+            let page = source.read(&req).await?;
+            keys.extend(page.items.iter().filter_map(|i| i.as_ref().ok()).map(Record::key));
+            match page.next {
+                Some(next) => req.page = Some(next),
+                None => return Ok(keys),
+            }
+        }
+        Err(Error::protocol("more than 10000 pages: paging does not end"))
+    };
+    match guarded(dispatch, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(p) => Err(p),
+    }
 }
 
 /// Reads every page; returns the item count and the change times of the records.

@@ -17,6 +17,7 @@ use crate::engine::{record_hash, record_json};
 use crate::error::{Error, Rejection, Result};
 use crate::http::StatsSnapshot;
 use crate::model::{Customer, OpenAmount, Order, PaymentStatus, Product, Record, StockLevel};
+use crate::paging::Keyset;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -122,13 +123,23 @@ impl Connector for MemoryConnector {
 
 struct SourceItem<R> {
     modified: Option<DateTime<Utc>>,
+    /// Order of insertion: each `put` of a record is a new version with a new number, so
+    /// `(modified, seq)` is a total order that nothing but a change moves.
+    seq: u64,
     item: std::result::Result<R, Rejection>,
 }
 
-/// An in-memory source: returns its records changed in `(since, until]`, oldest first, in
-/// pages of `page_size` (token = offset).
+/// An in-memory source: returns its records changed in `(since, until]`, oldest first
+/// (ordered by change time, then by insertion), in pages of `page_size`.
+///
+/// The page token is a keyset ([`Keyset`]: the change time and insertion number of the last
+/// record read), never an offset: the next page is "the records after that one", so records
+/// that change, appear or disappear between two reads move no other record across a page
+/// boundary. A record changed during the read leaves the window (its change time passes
+/// `until`) and is read by the next read after the cursor.
 pub struct MemorySource<R> {
     items: Mutex<Vec<SourceItem<R>>>,
+    next_seq: AtomicU64,
     page_size: Mutex<usize>,
     fail: Mutex<Option<Error>>,
     requests: Arc<AtomicU64>,
@@ -141,6 +152,7 @@ impl<R: Record> MemorySource<R> {
     fn new(requests: Arc<AtomicU64>) -> Self {
         MemorySource {
             items: Mutex::new(Vec::new()),
+            next_seq: AtomicU64::new(1),
             page_size: Mutex::new(100),
             fail: Mutex::new(None),
             requests,
@@ -156,8 +168,24 @@ impl<R: Record> MemorySource<R> {
         items.retain(|i| i.item.as_ref().map(|r| r.key() != key).unwrap_or(true));
         items.push(SourceItem {
             modified: record.modified(),
+            seq: self.next_seq.fetch_add(1, Ordering::SeqCst),
             item: Ok(record),
         });
+    }
+
+    /// Removes the record with this key (like a record deleted at the source).
+    pub fn remove(&self, key: &str) {
+        lock(&self.items).retain(|i| i.item.as_ref().map(|r| r.key() != key).unwrap_or(true));
+    }
+
+    /// The records the source holds now (readable ones), oldest first.
+    pub fn records(&self) -> Vec<R> {
+        let mut items: Vec<(Option<DateTime<Utc>>, u64, R)> = lock(&self.items)
+            .iter()
+            .filter_map(|i| i.item.as_ref().ok().map(|r| (i.modified, i.seq, r.clone())))
+            .collect();
+        items.sort_by_key(|(m, s, _)| (*m, *s));
+        items.into_iter().map(|(_, _, r)| r).collect()
     }
 
     /// Adds a record without replacing one with the same key: the source then returns both,
@@ -165,6 +193,7 @@ impl<R: Record> MemorySource<R> {
     pub fn push(&self, record: R) {
         lock(&self.items).push(SourceItem {
             modified: record.modified(),
+            seq: self.next_seq.fetch_add(1, Ordering::SeqCst),
             item: Ok(record),
         });
     }
@@ -173,6 +202,7 @@ impl<R: Record> MemorySource<R> {
     pub fn put_unreadable(&self, modified: DateTime<Utc>, rejection: Rejection) {
         lock(&self.items).push(SourceItem {
             modified: Some(modified),
+            seq: self.next_seq.fetch_add(1, Ordering::SeqCst),
             item: Err(rejection),
         });
     }
@@ -214,21 +244,25 @@ impl<R: Record> Source<R> for MemorySource<R> {
                 _ => true,
             })
             .collect();
-        selected.sort_by_key(|i| i.modified);
-        let offset: usize = match &req.page {
-            None => 0,
-            Some(t) => t
-                .parse()
-                .map_err(|_| Error::protocol(format!("bad page token {t:?}")))?,
+        selected.sort_by_key(|i| (i.modified, i.seq));
+        // Keyset: the records after the last one read, in (modified, seq) order.
+        let after = match &req.page {
+            None => None,
+            Some(t) => {
+                let k = Keyset::decode(t)?;
+                Some((k.modified, k.numeric_id()?))
+            }
         };
         let size = *lock(&self.page_size);
-        let page: Vec<_> = selected
+        let rest: Vec<&&SourceItem<R>> = selected
             .iter()
-            .skip(offset)
-            .take(size)
-            .map(|i| i.item.clone())
+            .filter(|i| after.is_none_or(|a| (i.modified, i.seq) > a))
             .collect();
-        let next = (offset + size < selected.len()).then(|| (offset + size).to_string());
+        let page: Vec<_> = rest.iter().take(size).map(|i| i.item.clone()).collect();
+        let next = match (rest.len() > size, rest.get(size.saturating_sub(1))) {
+            (true, Some(last)) => Some(Keyset::after(last.modified, last.seq.to_string()).encode()),
+            _ => None,
+        };
         Ok(Page { items: page, next })
     }
 }

@@ -6,5 +6,7 @@ mod kit;
 mod memory;
 pub mod samples;
 
-pub use kit::{hook, CheckResult, Conformance, ConformanceReport, Hook, Samples};
+pub use kit::{
+    hook, mutator, CheckResult, Churn, Churned, Conformance, ConformanceReport, Hook, Mutator, Samples,
+};
 pub use memory::{MemoryConnector, MemoryRouted, MemorySink, MemorySource};

@@ -78,13 +78,27 @@ pub async fn start(addr: SocketAddr, opts: MagentoOptions) -> std::io::Result<Ru
         nonces: Mutex::new(HashSet::new()),
         control: control.clone(),
         opts,
+        edit_plan: Mutex::new(None),
     });
     let reset_app = app.clone();
     let reset: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
         let fresh = data::Shop::seeded(&reset_app.opts.seed, reset_app.opts.prices_include_tax);
         *reset_app.shop.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
         reset_app.nonces.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        *reset_app.edit_plan.lock().unwrap_or_else(|p| p.into_inner()) = None;
     });
-    let router = api::router(app, control.clone()).merge(control::routes(control.clone(), reset));
+    let controls = axum::Router::new()
+        .route(
+            "/_sandbox/magento/edit-during-read",
+            axum::routing::post(api::control_edit_during_read),
+        )
+        .route(
+            "/_sandbox/magento/records",
+            axum::routing::post(api::control_records),
+        )
+        .with_state(app.clone());
+    let router = api::router(app, control.clone())
+        .merge(controls)
+        .merge(control::routes(control.clone(), reset));
     control::serve(router, addr, control).await
 }

@@ -21,7 +21,10 @@ use super::{bad_request, error_item, message, violations_to_items, JsonBody, OpR
 pub(super) fn api_routes() -> Router<Arc<Sim>> {
     Router::new()
         .route("/artikelen", get(list_any).post(create_any))
-        .route("/artikelen/{id}", get(get_any).put(put_any))
+        .route(
+            "/artikelen/{id}",
+            get(get_any).put(put_any).delete(delete_article),
+        )
         .route("/artikelomzetgroepen", get(list_any))
         .route("/artikelomzetgroepen/{id}", get(get_any))
         .route("/btwtarieven", get(list_any))
@@ -45,15 +48,39 @@ type Errors = Vec<Value>;
 // ---------------------------------------------------------------------------------------
 // Reads
 
-fn list(sim: &Sim, op: &spec::Op, items: &[Value], query: Option<&str>) -> Response {
+/// The records a list reads from: a collection (with its `modifiedOn` index) or a plain list.
+enum Rows<'a> {
+    Coll(&'a Collection),
+    Plain(&'a [Value]),
+}
+
+impl<'a> Rows<'a> {
+    fn all(&self) -> &'a [Value] {
+        match self {
+            Rows::Coll(c) => c.all(),
+            Rows::Plain(v) => v,
+        }
+    }
+}
+
+/// A list GET: `$filter`, `$select`, `$skip`, `$top`. Only the page is cloned; a filter that
+/// bounds `ModifiedOn` evaluates only the records in that range (the collection's
+/// `modifiedOn` index), so a page of a narrow slice costs the slice, not the table.
+fn list(sim: &Sim, op: &spec::Op, rows: Rows<'_>, query: Option<&str>) -> (Response, usize) {
     let Ok(definition) = spec::spec() else {
-        return message(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "OpenAPI definition unavailable",
+        return (
+            message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "OpenAPI definition unavailable",
+            ),
+            0,
         );
     };
     let Some(item_schema) = op.list_item_schema(definition) else {
-        return message(StatusCode::INTERNAL_SERVER_ERROR, "list without item schema");
+        return (
+            message(StatusCode::INTERNAL_SERVER_ERROR, "list without item schema"),
+            0,
+        );
     };
     let mut filter = None;
     let mut select = None;
@@ -73,11 +100,11 @@ fn list(sim: &Sim, op: &spec::Op, items: &[Value], query: Option<&str>) -> Respo
         match k.as_ref() {
             "$filter" => match Filter::parse(definition, item_schema, &v) {
                 Ok(f) => filter = Some(f),
-                Err(e) => return odata_err(e),
+                Err(e) => return (odata_err(e), 0),
             },
             "$select" => match odata::parse_select(definition, item_schema, &v) {
                 Ok(s) => select = Some(s),
-                Err(e) => return odata_err(e),
+                Err(e) => return (odata_err(e), 0),
             },
             // Already range-checked against the definition.
             "$skip" => skip = v.trim().parse().unwrap_or(0),
@@ -85,11 +112,33 @@ fn list(sim: &Sim, op: &spec::Op, items: &[Value], query: Option<&str>) -> Respo
             _ => {}
         }
     }
-    let mut out: Vec<Value> = items
-        .iter()
-        .filter(|r| filter.as_ref().is_none_or(|f| f.matches(r)))
-        .skip(skip)
-        .take(top.unwrap_or(usize::MAX))
+    let paged = skip > 0 || top.is_some();
+    let top = top.unwrap_or(usize::MAX);
+    let keep = |r: &&Value| filter.as_ref().is_none_or(|f| f.matches(r));
+    // Candidates: a filter bounding `ModifiedOn` walks the collection's `modifiedOn` index;
+    // only the records in that range are evaluated.
+    let range = filter.as_ref().map(|f| f.modified_range());
+    let mut matched: Vec<&Value> = match (&rows, range) {
+        (Rows::Coll(coll), Some((lo, hi)))
+            if !matches!(
+                (&lo, &hi),
+                (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded)
+            ) =>
+        {
+            coll.by_modified(lo, hi).filter(keep).collect()
+        }
+        _ => rows.all().iter().filter(keep).collect(),
+    };
+    // With `$skip`/`$top` ASP.NET Web API OData orders by the key when no `$orderby` is given
+    // (`EnsureStableOrdering`, true by default: Microsoft's documentation of
+    // `ODataQuerySettings`), so pages are stable: the simulator orders by `Id`. The server's
+    // order is not documented by SnelStart; clients must not depend on it.
+    if paged && matches!(rows, Rows::Coll(_)) {
+        matched.sort_by_key(|r| id_of(r));
+    }
+    let page: Vec<&Value> = matched.into_iter().skip(skip).take(top).collect();
+    let mut out: Vec<Value> = page
+        .into_iter()
         .map(|r| match &select {
             Some(keys) => odata::select(r, keys),
             None => r.clone(),
@@ -102,7 +151,9 @@ fn list(sim: &Sim, op: &spec::Op, items: &[Value], query: Option<&str>) -> Respo
             obj.insert("modifiedOn".into(), json!(12345));
         }
     }
-    Json(Value::Array(out)).into_response()
+    let full = top != usize::MAX && out.len() == top && top > 1;
+    let served = if full { out.len() } else { 0 };
+    (Json(Value::Array(out)).into_response(), served)
 }
 
 fn one(coll: &Collection, id: &str, what: &str) -> Response {
@@ -139,15 +190,83 @@ async fn list_any(
     Extension(OpRef(op)): Extension<OpRef>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let items = {
-        let db = sim.db();
-        match collection(&db, &op.path) {
-            Some((coll, _)) => coll.all().to_vec(),
-            None if op.path == "/btwtarieven" => db.btwtarieven.clone(),
-            None => return message(StatusCode::NOT_IMPLEMENTED, "not simulated"),
-        }
+    let mut db = sim.db();
+    let (response, full_page) = match collection(&db, &op.path) {
+        Some((coll, _)) => list(&sim, op, Rows::Coll(coll), q.as_deref()),
+        None if op.path == "/btwtarieven" => list(&sim, op, Rows::Plain(&db.btwtarieven), q.as_deref()),
+        None => return message(StatusCode::NOT_IMPLEMENTED, "not simulated"),
     };
-    list(&sim, op, &items, q.as_deref())
+    if full_page > 0 {
+        edit_during_read(&sim, &mut db, &op.path);
+    }
+    response
+}
+
+/// What `POST /_sandbox/snelstart/edit-during-read` armed: after `after_pages` more full
+/// pages of `resource` were served, change the first `count` records of it (creation order).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub(crate) struct EditDuringRead {
+    /// `artikelen` (the only resource edited so far).
+    resource: String,
+    /// Full pages to serve before the edit.
+    after_pages: u32,
+    /// Records to change.
+    count: usize,
+}
+
+/// `POST /_sandbox/snelstart/edit-during-read {"resource": "artikelen", "after_pages": 3,
+/// "count": 6}`: a user edits articles in SnelStart while koppel reads them. After the given
+/// number of full list pages of the resource (a page of `$top` records: a paged read, not a
+/// lookup), the first `count` articles (creation order, the seed's oldest) get a price one euro
+/// higher and `modifiedOn` = now. One-shot; answers 200 `{}`.
+pub(super) async fn control_edit_during_read(
+    State(sim): State<Arc<Sim>>,
+    Json(req): Json<EditDuringRead>,
+) -> Response {
+    if req.resource != "artikelen" {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "only resource \"artikelen\" is supported",
+        );
+    }
+    *sim.edit_plan() = Some(req);
+    Json(json!({})).into_response()
+}
+
+fn edit_during_read(sim: &Sim, db: &mut Db, path: &str) {
+    let mut plan = sim.edit_plan();
+    let Some(p) = plan.as_mut() else { return };
+    if path.trim_start_matches('/') != p.resource {
+        return;
+    }
+    p.after_pages = p.after_pages.saturating_sub(1);
+    if p.after_pages > 0 {
+        return;
+    }
+    let count = p.count;
+    *plan = None;
+    drop(plan);
+    let stamp = fmt_dt(now_local());
+    let ids: Vec<Uuid> = db.artikelen.all().iter().filter_map(id_of).take(count).collect();
+    for id in ids {
+        if let Some(mut a) = db.artikelen.get_mut(&id) {
+            let price = dec(&a["verkoopprijs"]).unwrap_or(Decimal::ZERO) + Decimal::ONE;
+            a["verkoopprijs"] = num(price);
+            a["modifiedOn"] = json!(stamp);
+        }
+    }
+}
+
+/// `DELETE /artikelen/{id}`: "Verwijdert een actief artikel" (the definition); 200 `{}`.
+async fn delete_article(State(sim): State<Arc<Sim>>, Path(id): Path<String>) -> Response {
+    let mut db = sim.db();
+    let Some(uid) = parse_path_id(&id).filter(|u| db.artikelen.get(u).is_some()) else {
+        return not_found("Artikel", &id);
+    };
+    db.artikelen.remove(&uid);
+    db.reserved.remove(&uid);
+    Json(json!({})).into_response()
 }
 
 /// `GET /{resource}/{id}`: every simulated read by id.
@@ -929,7 +1048,7 @@ fn reserve(db: &mut Db, order: &Value, sign: Decimal, now: &str) {
             *e += sign * aantal;
             *e
         };
-        if let Some(a) = db.artikelen.get_mut(&aid) {
+        if let Some(mut a) = db.artikelen.get_mut(&aid) {
             let tech = dec(&a["technischeVoorraad"]).unwrap_or(Decimal::ZERO);
             a["vrijeVoorraad"] = num(tech - reserved);
             a["modifiedOn"] = json!(now);
@@ -1084,7 +1203,7 @@ pub(super) async fn control_invoice(
             let Some(aid) = id_of(&r["artikel"]) else { continue };
             let aantal = dec(&r["aantal"]).unwrap_or(Decimal::ZERO);
             let reserved = db.reserved.get(&aid).copied().unwrap_or(Decimal::ZERO);
-            if let Some(a) = db.artikelen.get_mut(&aid) {
+            if let Some(mut a) = db.artikelen.get_mut(&aid) {
                 if a["voorraadControle"] != json!(true) {
                     continue;
                 }
@@ -1096,7 +1215,7 @@ pub(super) async fn control_invoice(
             db.reserved.insert(aid, reserved - aantal);
         }
     }
-    if let Some(o) = db.verkooporders.get_mut(&oid) {
+    if let Some(mut o) = db.verkooporders.get_mut(&oid) {
         o["verkoopfactuur"] = reference("verkoopfacturen", &fid);
         o["procesStatus"] = json!("Factuur");
         o["modifiedOn"] = json!(stamp);
@@ -1122,7 +1241,7 @@ pub(super) async fn control_payment(
         return message(StatusCode::BAD_REQUEST, "bedrag must be a positive decimal");
     };
     let mut db = sim.db();
-    let Some(f) = db.verkoopfacturen.get_mut(&req.verkoopfactuur_id) else {
+    let Some(mut f) = db.verkoopfacturen.get_mut(&req.verkoopfactuur_id) else {
         return not_found("Verkoopfactuur", &req.verkoopfactuur_id.to_string());
     };
     let open = dec(&f["openstaandSaldo"]).unwrap_or(Decimal::ZERO);

@@ -6,7 +6,8 @@
 //! - API: `/v2/...` with `Authorization: Bearer <token>` and
 //!   `Ocp-Apim-Subscription-Key: <`[`SUBSCRIPTION_KEY`]`>`.
 //! - Control: the shared `/_sandbox/{stats,faults,reset}` plus
-//!   `POST /_sandbox/snelstart/invoice` and `POST /_sandbox/snelstart/payment`.
+//!   `POST /_sandbox/snelstart/invoice`, `POST /_sandbox/snelstart/payment` and
+//!   `POST /_sandbox/snelstart/edit-during-read` (articles edited while a read pages through them).
 //!
 //! Every request is checked against the definition (path, method, query parameters, JSON
 //! body); see `crates/sandbox/README.md` for the behaviour and the error codes.
@@ -125,11 +126,16 @@ pub(crate) struct Sim {
     window: Mutex<Window>,
     in_flight: AtomicU32,
     control: Arc<Control>,
+    edit_plan: Mutex<Option<handlers::EditDuringRead>>,
 }
 
 impl Sim {
     fn db(&self) -> std::sync::MutexGuard<'_, store::Db> {
         self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn edit_plan(&self) -> std::sync::MutexGuard<'_, Option<handlers::EditDuringRead>> {
+        self.edit_plan.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -149,10 +155,12 @@ pub async fn start(addr: SocketAddr, opts: SnelStartOptions) -> std::io::Result<
         window: Mutex::new(Window::default()),
         in_flight: AtomicU32::new(0),
         control: control.clone(),
+        edit_plan: Mutex::new(None),
     });
     let reset_sim = sim.clone();
     let reset: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
         *reset_sim.db() = reset_sim.seeded.clone();
+        *reset_sim.edit_plan() = None;
         reset_sim.tokens.lock().unwrap_or_else(|p| p.into_inner()).clear();
         reset_sim
             .window
@@ -176,6 +184,10 @@ pub async fn start(addr: SocketAddr, opts: SnelStartOptions) -> std::io::Result<
     let sandbox = Router::new()
         .route("/_sandbox/snelstart/invoice", post(handlers::control_invoice))
         .route("/_sandbox/snelstart/payment", post(handlers::control_payment))
+        .route(
+            "/_sandbox/snelstart/edit-during-read",
+            post(handlers::control_edit_during_read),
+        )
         .with_state(sim);
     let router = Router::new()
         .nest("/v2", api)

@@ -1,7 +1,7 @@
 //! The administration's state: records kept as the JSON objects the API serves (camelCase,
 //! every declared property present, `null` when unset), plus the seed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 
 use chrono::{NaiveDate, NaiveDateTime, Utc};
@@ -13,11 +13,55 @@ use uuid::Uuid;
 
 use crate::seed::{self, SeedConfig, SeedVat};
 
-/// Records of one resource, in creation order, indexed by id.
+/// Records of one resource, in creation order, indexed by id and by `modifiedOn`.
+///
+/// The `modifiedOn` index lets a list ordered by `ModifiedOn` (the keyset pages koppel reads)
+/// start at the filter's lower bound and stop after one page, so a page costs time in
+/// proportion to the page, not to the table.
 #[derive(Debug, Clone, Default)]
 pub struct Collection {
     items: Vec<Value>,
     index: HashMap<Uuid, usize>,
+    by_modified: BTreeSet<(Option<NaiveDateTime>, Uuid)>,
+}
+
+/// The `modifiedOn` of a record, parsed (`None` when absent or not a timestamp).
+pub fn modified_of(v: &Value) -> Option<NaiveDateTime> {
+    v.get("modifiedOn")
+        .and_then(Value::as_str)
+        .and_then(super::spec::parse_datetime)
+}
+
+/// A record borrowed for changing; the `modifiedOn` index follows the change when the borrow
+/// ends.
+pub struct RecordMut<'a> {
+    coll: &'a mut Collection,
+    at: usize,
+    id: Uuid,
+    before: Option<NaiveDateTime>,
+}
+
+impl std::ops::Deref for RecordMut<'_> {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        &self.coll.items[self.at]
+    }
+}
+
+impl std::ops::DerefMut for RecordMut<'_> {
+    fn deref_mut(&mut self) -> &mut Value {
+        &mut self.coll.items[self.at]
+    }
+}
+
+impl Drop for RecordMut<'_> {
+    fn drop(&mut self) {
+        let after = modified_of(&self.coll.items[self.at]);
+        if after != self.before {
+            self.coll.by_modified.remove(&(self.before, self.id));
+            self.coll.by_modified.insert((after, self.id));
+        }
+    }
 }
 
 impl Collection {
@@ -31,27 +75,63 @@ impl Collection {
         self.index.get(id).map(|&i| &self.items[i])
     }
 
-    /// One record, mutable.
-    pub fn get_mut(&mut self, id: &Uuid) -> Option<&mut Value> {
-        self.index.get(id).map(|&i| &mut self.items[i])
+    /// One record, to change in place.
+    pub fn get_mut(&mut self, id: &Uuid) -> Option<RecordMut<'_>> {
+        let at = *self.index.get(id)?;
+        let before = modified_of(&self.items[at]);
+        Some(RecordMut {
+            coll: self,
+            at,
+            id: *id,
+            before,
+        })
+    }
+
+    /// Records with `modifiedOn` in `range`, oldest first (ties by id); records without a
+    /// `modifiedOn` come first when the range is unbounded below.
+    pub fn by_modified(
+        &self,
+        lower: std::ops::Bound<NaiveDateTime>,
+        upper: std::ops::Bound<NaiveDateTime>,
+    ) -> impl Iterator<Item = &Value> + '_ {
+        use std::ops::Bound;
+        let lo = match lower {
+            Bound::Unbounded => Bound::Unbounded,
+            Bound::Included(t) => Bound::Included((Some(t), Uuid::nil())),
+            Bound::Excluded(t) => Bound::Excluded((Some(t), Uuid::max())),
+        };
+        let hi = match upper {
+            Bound::Unbounded => Bound::Unbounded,
+            Bound::Included(t) => Bound::Included((Some(t), Uuid::max())),
+            Bound::Excluded(t) => Bound::Excluded((Some(t), Uuid::nil())),
+        };
+        self.by_modified
+            .range((lo, hi))
+            .filter_map(|(_, id)| self.get(id))
     }
 
     /// Adds or replaces a record (keyed by its `id`).
     pub fn put(&mut self, record: Value) {
         let Some(id) = id_of(&record) else { return };
+        let m = modified_of(&record);
         match self.index.get(&id) {
-            Some(&i) => self.items[i] = record,
+            Some(&i) => {
+                self.by_modified.remove(&(modified_of(&self.items[i]), id));
+                self.items[i] = record;
+            }
             None => {
                 self.index.insert(id, self.items.len());
                 self.items.push(record);
             }
         }
+        self.by_modified.insert((m, id));
     }
 
     /// Removes a record.
     pub fn remove(&mut self, id: &Uuid) -> Option<Value> {
         let i = self.index.remove(id)?;
         let v = self.items.remove(i);
+        self.by_modified.remove(&(modified_of(&v), *id));
         for idx in self.index.values_mut() {
             if *idx > i {
                 *idx -= 1;

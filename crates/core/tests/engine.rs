@@ -149,7 +149,7 @@ async fn products_flow_writes_once_and_then_only_changes() {
     assert_eq!(sink.creates(), 3);
     assert_eq!(f.cursor, Some(r.started_at));
     assert!(f.requests.accounting >= 2, "{:?}", f.requests); // two pages
-    assert_eq!(f.requests.shop, 3);
+    assert_eq!(f.requests.shop, 6); // per batch of 1: one read (prepare) and one write
 
     // nothing changed: nothing read (outside the overlap window), nothing written
     let r = w
@@ -189,7 +189,7 @@ async fn products_flow_writes_once_and_then_only_changes() {
     assert_eq!(runs.len(), 3);
     assert_eq!(runs[0].updated, 1);
     assert_eq!(runs[2].created, 3);
-    assert_eq!(runs[0].report["requests"]["shop"], 1);
+    assert_eq!(runs[0].report["requests"]["shop"], 2); // the read of prepare, the write
 }
 
 #[tokio::test]
@@ -868,7 +868,11 @@ async fn plan_shows_creates_updates_unchanged_and_quarantines_and_writes_nothing
     let cursor = w.store.cursor("p1", Flow::Products).await.unwrap();
     let runs = w.store.recent_runs("p1", None, 100).await.unwrap().len();
     let o = opts_with(Flow::Products, |o| o.full = true);
-    let r = w.engine.run(&w.pair, &o, &RunOptions::plan()).await.unwrap();
+    let listed = RunOptions {
+        list_unchanged: true,
+        ..RunOptions::plan()
+    };
+    let r = w.engine.run(&w.pair, &o, &listed).await.unwrap();
     assert_eq!(r.mode, Mode::Plan);
     let f = r.flow(Flow::Products).unwrap();
     assert_eq!(
@@ -876,7 +880,7 @@ async fn plan_shows_creates_updates_unchanged_and_quarantines_and_writes_nothing
         (1, 1, 1, 1),
         "{f:?}"
     );
-    let by = |k: &str| f.plan.iter().find(|c| c.key == k).unwrap().clone();
+    let by = |k: &str| f.records.iter().find(|c| c.key == k).unwrap().clone();
     let up = by("KP-0001");
     assert_eq!(up.action, ChangeAction::Update);
     assert_eq!(up.changes.len(), 1, "{:?}", up.changes);
@@ -891,7 +895,7 @@ async fn plan_shows_creates_updates_unchanged_and_quarantines_and_writes_nothing
     assert!(q.reason.unwrap().contains("price.amount"));
     // serialisable
     let json = serde_json::to_value(&r).unwrap();
-    assert_eq!(json["flows"][0]["plan"].as_array().unwrap().len(), 4);
+    assert_eq!(json["flows"][0]["records"].as_array().unwrap().len(), 4);
     // nothing changed anywhere
     assert_eq!(sink.calls(), calls);
     assert_eq!(w.store.journal("p1", 1000).await.unwrap().len(), journal);
@@ -915,10 +919,11 @@ async fn plan_of_orders_plans_each_new_customer_once() {
             .unwrap();
     let f = r.flow(Flow::Orders).unwrap();
     assert_eq!((f.created, f.dependencies_created), (3, 2));
-    let customers: Vec<_> = f.plan.iter().filter(|c| c.kind == Kind::Customer).collect();
+    let customers: Vec<_> = f.records.iter().filter(|c| c.kind == Kind::Customer).collect();
     assert_eq!(customers.len(), 2);
     assert_eq!(ow.customers.calls() + ow.orders.calls(), 0);
-    assert_eq!(ow.orders.lookups(), 0);
+    // the plan looks each order up before a create, as the run does
+    assert_eq!(ow.orders.lookups(), 3);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1052,7 +1057,7 @@ async fn small_pages_fill_whole_batches() {
     assert_eq!(src.reads(), 9); // pages of 3
     assert_eq!(*sizes.lock().unwrap(), vec![10, 10, 5]);
     assert_eq!(sink.batches(), 3);
-    assert_eq!(f.requests.shop, 25);
+    assert_eq!(f.requests.shop, 25 + 3); // 25 writes, one read (prepare) per batch
     assert_eq!(f.cursor, Some(r.started_at));
     assert_eq!(open_stock_intents(&w).await, 0);
 

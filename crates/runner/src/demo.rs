@@ -98,7 +98,7 @@ pub async fn demo(args: &DemoArgs) -> CmdResult {
             f.quarantined
         );
         for c in f
-            .plan
+            .records
             .iter()
             .filter(|c| c.action != koppel_core::engine::ChangeAction::Unchanged)
             .take(2)

@@ -719,7 +719,9 @@ impl MagentoShop {
         let wanted: Vec<(usize, &str)> = items
             .iter()
             .enumerate()
-            .filter(|(_, i)| mapping::desired_product(&i.record, &self.rules).is_ok())
+            .filter(|(_, i)| {
+                mapping::desired_product(&i.record, &self.rules).is_ok() && !self.same_as_previous(i)
+            })
             .map(|(n, i)| (n, i.record.sku.as_str()))
             .filter(|(_, sku)| fits_in_list(sku))
             .collect();
@@ -759,6 +761,21 @@ impl MagentoShop {
         Ok(mapping::match_search(skus, parsed, total))
     }
 
+    /// Whether the product maps to what its previous write mapped to (nothing koppel writes
+    /// changed, e.g. only a SnelStart field the shop does not get): unchanged without a read.
+    fn same_as_previous(&self, item: &WriteItem<Product>) -> bool {
+        let (Some(prev), Some(_)) = (&item.previous, &item.target_id) else {
+            return false;
+        };
+        match (
+            mapping::desired_product(&item.record, &self.rules),
+            mapping::desired_product(prev, &self.rules),
+        ) {
+            (Ok(d), Ok(p)) => d.changes_since(&p).is_empty(),
+            _ => false,
+        }
+    }
+
     /// Prepares a batch of products: one search for their current state (see
     /// [`Self::prefetch_products`]), a GET for any the search did not settle, then each compared.
     async fn prepare_product_batch(&self, items: &[WriteItem<Product>]) -> Vec<Result<Prepared>> {
@@ -769,6 +786,9 @@ impl MagentoShop {
             .zip(known)
             .map(|(item, known)| async move {
                 let label = item.record.label();
+                if self.same_as_previous(item) {
+                    return Ok(Prepared::unchanged(item.record.sku.to_string()));
+                }
                 let current = match known {
                     Some(k) => k,
                     None => match mapping::desired_product(&item.record, &self.rules) {

@@ -765,6 +765,15 @@ fn uuid_like(s: &str) -> bool {
     s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4 && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
 }
 
+/// Shop statuses that mean the order no longer stands (Magento `canceled` and `closed`, i.e.
+/// refunded; the other spellings shops use).
+fn cancelled_status(s: &str) -> bool {
+    matches!(
+        s.trim().to_ascii_lowercase().as_str(),
+        "canceled" | "cancelled" | "closed" | "refunded"
+    )
+}
+
 fn describe_changes(changes: &[koppel_core::FieldChange]) -> String {
     let mut parts: Vec<String> = changes
         .iter()
@@ -932,6 +941,18 @@ impl Inner {
             .map_err(|e| Error::internal(format!("cannot encode the verkooporder: {e}")))?;
         let changes = koppel_core::engine::diff_json(&project(&current, &body), &normalise(&body));
         if changes.is_empty() {
+            // a cancellation or refund leaves the verkooporder's fields as they were, but
+            // SnelStart still books an order the shop no longer has: the owner must know
+            let status = shop_changes.iter().find(|c| c.path == "status");
+            if let Some(c) = status.filter(|c| c.after.as_str().is_some_and(cancelled_status)) {
+                return Err(changed(
+                    format!(
+                        "the shop's order is now {} (was {}); cancel or credit it in SnelStart by hand",
+                        c.after, c.before
+                    ),
+                    &shop_changes,
+                ));
+            }
             return Ok(Prepared::unchanged(id));
         }
         let invoiced = current.get("verkoopfactuur").is_some_and(|f| !f.is_null());

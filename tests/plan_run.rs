@@ -60,7 +60,12 @@ fn writes(before: &BTreeMap<(String, String), u64>, after: &BTreeMap<(String, St
         .iter()
         .filter(|((m, p), _)| m != "GET" && m != "HEAD" && !p.ends_with("/token"))
         .filter(|(k, n)| before.get(*k).copied().unwrap_or(0) < **n)
-        .map(|((m, p), n)| format!("{m} {p} x{}", n - before.get(&(m.clone(), p.clone())).copied().unwrap_or(0)))
+        .map(|((m, p), n)| {
+            format!(
+                "{m} {p} x{}",
+                n - before.get(&(m.clone(), p.clone())).copied().unwrap_or(0)
+            )
+        })
         .collect()
 }
 
@@ -75,9 +80,13 @@ fn actions(out: &std::process::Output) -> Actions {
         assert_eq!(f["records_omitted"], 0, "{f}");
         let mut per = BTreeMap::new();
         for r in f["records"].as_array().unwrap() {
-            let key = (r["kind"].as_str().unwrap().to_owned(), r["key"].as_str().unwrap().to_owned());
+            let key = (
+                r["kind"].as_str().unwrap().to_owned(),
+                r["key"].as_str().unwrap().to_owned(),
+            );
             assert!(
-                per.insert(key.clone(), r["action"].as_str().unwrap().to_owned()).is_none(),
+                per.insert(key.clone(), r["action"].as_str().unwrap().to_owned())
+                    .is_none(),
                 "{key:?} twice in {}",
                 f["flow"]
             );
@@ -133,8 +142,16 @@ fn plan_predicts_run_record_by_record_and_writes_nothing() {
         let plan = run(d, &["plan", "--json", "--all", "--limit", "100000"]);
         assert!(matches!(plan.status.code(), Some(0 | 1)), "{}", text(&plan));
         let (s1, m1) = (stats(&u.snelstart), stats(&u.shop));
-        assert_eq!(writes(&s0, &s1), Vec::<String>::new(), "seed {seed}: the plan wrote to SnelStart");
-        assert_eq!(writes(&m0, &m1), Vec::<String>::new(), "seed {seed}: the plan wrote to the shop");
+        assert_eq!(
+            writes(&s0, &s1),
+            Vec::<String>::new(),
+            "seed {seed}: the plan wrote to SnelStart"
+        );
+        assert_eq!(
+            writes(&m0, &m1),
+            Vec::<String>::new(),
+            "seed {seed}: the plan wrote to the shop"
+        );
         let planned = actions(&plan);
         // the plan has something to predict: creates, updates, unchanged and quarantines
         let all: Vec<&String> = planned.values().flat_map(|(_, p)| p.values()).collect();
@@ -148,7 +165,11 @@ fn plan_predicts_run_record_by_record_and_writes_nothing() {
         // again: the run's own bindings and the quarantine now decide most records
         let again = run(d, &["plan", "--json", "--all", "--limit", "100000", "--full"]);
         let done = run(d, &["run", "--json", "--all", "--limit", "100000", "--full"]);
-        assert_same(&actions(&again), &actions(&done), &format!("seed {seed}, second run"));
+        assert_same(
+            &actions(&again),
+            &actions(&done),
+            &format!("seed {seed}, second run"),
+        );
     }
 }
 
@@ -216,11 +237,18 @@ fn orders_changed_after_export_are_reported_then_updated_never_created_twice() {
         .unwrap()
         .iter()
         .filter(|r| r["action"] == "create" && r["kind"] == "order")
-        .map(|r| (r["key"].as_str().unwrap().to_owned(), r["target_id"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_owned(),
+                r["target_id"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert!(created.len() >= 3, "{first}");
     let posts = |s: &BTreeMap<(String, String), u64>| {
-        s.get(&("POST".to_owned(), "/v2/verkooporders".to_owned())).copied().unwrap_or(0)
+        s.get(&("POST".to_owned(), "/v2/verkooporders".to_owned()))
+            .copied()
+            .unwrap_or(0)
     };
     let posted = posts(&stats(&u.snelstart));
 
@@ -269,7 +297,10 @@ fn orders_changed_after_export_are_reported_then_updated_never_created_twice() {
     assert_eq!(r["action"], "quarantine", "{r}");
     let reason = r["reason"].as_str().unwrap();
     assert!(reason.contains("changed after export"), "{reason}");
-    assert!(reason.contains("afleveradres.plaats") && reason.contains("Zierikzee"), "{reason}");
+    assert!(
+        reason.contains("afleveradres.plaats") && reason.contains("Zierikzee"),
+        "{reason}"
+    );
     assert_eq!(order_record(&p, completed)["action"], "unchanged");
 
     // the run does what the plan said
@@ -277,7 +308,11 @@ fn orders_changed_after_export_are_reported_then_updated_never_created_twice() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let done: Value = serde_json::from_slice(&out.stdout).unwrap();
     for key in [moved, completed] {
-        assert_eq!(order_record(&done, key)["action"], order_record(&p, key)["action"], "{key}");
+        assert_eq!(
+            order_record(&done, key)["action"],
+            order_record(&p, key)["action"],
+            "{key}"
+        );
     }
     assert_eq!(posts(&stats(&u.snelstart)), posted, "an order was posted again");
     let status = run(d, &["status", "--html", "status.html"]);
@@ -285,7 +320,10 @@ fn orders_changed_after_export_are_reported_then_updated_never_created_twice() {
     assert!(s.contains("changed after export (1)"), "{s}");
     assert!(s.contains("Zierikzee"), "{s}");
     let html = std::fs::read_to_string(d.join("status.html")).unwrap();
-    assert!(html.contains("Changed after export (1)") && html.contains("Zierikzee"), "{html}");
+    assert!(
+        html.contains("Changed after export (1)") && html.contains("Zierikzee"),
+        "{html}"
+    );
 
     // with the update policy a retry replaces the verkooporder (no invoice yet)
     let config = std::fs::read_to_string(&sb.config).unwrap();

@@ -53,9 +53,27 @@ impl Sandbox {
         let config = dir.join("koppel.toml");
         let child = koppel()
             .current_dir(dir)
-            .args(["sandbox", "--snelstart", "127.0.0.1:0", "--shop", "magento@127.0.0.1:0"])
-            .args(["--articles", &articles.to_string(), "--orders", &orders.to_string()])
-            .args(["--seed", &seed.to_string(), "--limits", "unlimited", "--state", "koppel.db"])
+            .args([
+                "sandbox",
+                "--snelstart",
+                "127.0.0.1:0",
+                "--shop",
+                "magento@127.0.0.1:0",
+            ])
+            .args([
+                "--articles",
+                &articles.to_string(),
+                "--orders",
+                &orders.to_string(),
+            ])
+            .args([
+                "--seed",
+                &seed.to_string(),
+                "--limits",
+                "unlimited",
+                "--state",
+                "koppel.db",
+            ])
             .arg("--config-out")
             .arg(&config)
             .stdout(Stdio::null())

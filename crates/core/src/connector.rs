@@ -329,17 +329,19 @@ pub trait Sink<R: Record>: Send + Sync {
             }
         }
         out.resize_with(items.len(), || {
-            Some(Err(crate::Error::protocol("the sink prepared fewer results than records")))
+            Some(Err(crate::Error::protocol(
+                "the sink prepared fewer results than records",
+            )))
         });
         if !todo_items.is_empty() {
             let results = self.apply(&todo_items, &todo_prepared).await;
             let mut results = results.into_iter();
             for i in slots {
-                out[i] = Some(
-                    results
-                        .next()
-                        .unwrap_or_else(|| Err(crate::Error::protocol("the sink applied fewer results than records"))),
-                );
+                out[i] = Some(results.next().unwrap_or_else(|| {
+                    Err(crate::Error::protocol(
+                        "the sink applied fewer results than records",
+                    ))
+                }));
             }
         }
         out.into_iter()

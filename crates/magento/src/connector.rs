@@ -13,8 +13,8 @@ use koppel_core::{
     PaymentStatus, Prepared, Product, ReadRequest, Record, Rejection, Result, Sink, Source, StockLevel,
     WriteItem, WriteOutcome,
 };
-use rust_decimal::Decimal;
 use reqwest::Method;
+use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
@@ -619,7 +619,11 @@ impl MagentoShop {
 
     /// The read-only half of one product write, against `current` (the shop's product, `None`
     /// when it has none).
-    async fn prepare_product(&self, item: &WriteItem<Product>, current: Option<WireProduct>) -> Result<Prepared> {
+    async fn prepare_product(
+        &self,
+        item: &WriteItem<Product>,
+        current: Option<WireProduct>,
+    ) -> Result<Prepared> {
         let d = mapping::desired_product(&item.record, &self.rules).map_err(Error::Rejected)?;
         let (r, missing) = self.resolve_readonly(&d).await?;
         let old_category = match item
@@ -808,17 +812,26 @@ impl MagentoShop {
     }
 
     /// Writes the prepared products of a batch concurrently (`products.concurrency`).
-    async fn apply_product_batch(&self, items: &[WriteItem<Product>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+    async fn apply_product_batch(
+        &self,
+        items: &[WriteItem<Product>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         let concurrency = (self.cfg.products.concurrency as usize).max(1);
         let writes: Vec<_> = items
             .iter()
             .zip(prepared)
             .map(|(item, p)| async move {
                 let label = item.record.label();
-                self.apply_product(item, p).await.map_err(|e| on_record(e, &label))
+                self.apply_product(item, p)
+                    .await
+                    .map_err(|e| on_record(e, &label))
             })
             .collect();
-        futures::stream::iter(writes).buffered(concurrency).collect().await
+        futures::stream::iter(writes)
+            .buffered(concurrency)
+            .collect()
+            .await
     }
 
     // -----------------------------------------------------------------------------------------
@@ -994,12 +1007,21 @@ impl MagentoShop {
         for list in in_lists(&listable, page as usize, MAX_IN_LIST_LEN) {
             let c = SearchCriteria::default()
                 .and(Filter::new("sku", "in", list.join(",")))
-                .and(Filter::new("source_code", "eq", self.cfg.stock.source_code.clone()));
+                .and(Filter::new(
+                    "source_code",
+                    "eq",
+                    self.cfg.stock.source_code.clone(),
+                ));
             // one list fits one page: at most one source item per SKU at this source
             let c = c.page(page, 1);
             let res: SearchResult<Box<RawValue>> = self
                 .client
-                .search(&["inventory", "source-items"], &c, &[], "/V1/inventory/source-items")
+                .search(
+                    &["inventory", "source-items"],
+                    &c,
+                    &[],
+                    "/V1/inventory/source-items",
+                )
                 .await?;
             for r in res.items {
                 let Ok(si) = serde_json::from_str::<WireSourceItem>(r.get()) else {
@@ -1131,7 +1153,11 @@ impl MagentoShop {
 
     /// Writes prepared stock levels: MSI source items in batches of the shop's input limit
     /// (one by one when a batch is refused, to find the bad SKU), or legacy stock items.
-    async fn apply_stock_batch(&self, items: &[WriteItem<StockLevel>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+    async fn apply_stock_batch(
+        &self,
+        items: &[WriteItem<StockLevel>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         let mut out: Vec<Option<Result<WriteOutcome>>> = vec![None; items.len()];
         let msi = match self.msi_enabled().await {
             Ok(m) => m,
@@ -1408,7 +1434,11 @@ impl Sink<StockLevel> for MagentoShop {
         self.prepare_stock_batch(items).await
     }
 
-    async fn apply(&self, items: &[WriteItem<StockLevel>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+    async fn apply(
+        &self,
+        items: &[WriteItem<StockLevel>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         self.apply_stock_batch(items, prepared).await
     }
 
@@ -1456,10 +1486,18 @@ impl Sink<OpenAmount> for MagentoShop {
         out
     }
 
-    async fn apply(&self, items: &[WriteItem<OpenAmount>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+    async fn apply(
+        &self,
+        items: &[WriteItem<OpenAmount>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         let mut out = Vec::with_capacity(items.len());
         for (item, p) in items.iter().zip(prepared) {
-            out.push(self.apply_note(p).await.map_err(|e| on_record(e, &item.record.label())));
+            out.push(
+                self.apply_note(p)
+                    .await
+                    .map_err(|e| on_record(e, &item.record.label())),
+            );
         }
         out
     }
@@ -1502,10 +1540,18 @@ impl Sink<PaymentStatus> for MagentoShop {
         out
     }
 
-    async fn apply(&self, items: &[WriteItem<PaymentStatus>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+    async fn apply(
+        &self,
+        items: &[WriteItem<PaymentStatus>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         let mut out = Vec::with_capacity(items.len());
         for (item, p) in items.iter().zip(prepared) {
-            out.push(self.apply_note(p).await.map_err(|e| on_record(e, &item.record.label())));
+            out.push(
+                self.apply_note(p)
+                    .await
+                    .map_err(|e| on_record(e, &item.record.label())),
+            );
         }
         out
     }

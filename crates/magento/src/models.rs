@@ -377,16 +377,18 @@ pub struct WireSourceItem {
 }
 
 fn de_opt_flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    Ok(Option::<serde_json::Value>::deserialize(d)?.and_then(|v| match v {
-        serde_json::Value::Bool(b) => Some(b),
-        serde_json::Value::Number(n) => n.as_u64().map(|n| n != 0),
-        serde_json::Value::String(s) => match s.as_str() {
-            "1" | "true" => Some(true),
-            "0" | "false" | "" => Some(false),
+    Ok(
+        Option::<serde_json::Value>::deserialize(d)?.and_then(|v| match v {
+            serde_json::Value::Bool(b) => Some(b),
+            serde_json::Value::Number(n) => n.as_u64().map(|n| n != 0),
+            serde_json::Value::String(s) => match s.as_str() {
+                "1" | "true" => Some(true),
+                "0" | "false" | "" => Some(false),
+                _ => None,
+            },
             _ => None,
-        },
-        _ => None,
-    }))
+        }),
+    )
 }
 
 /// The body of `PUT /V1/products/{sku}/stockItems/{itemId}`.

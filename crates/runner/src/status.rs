@@ -182,21 +182,33 @@ pub fn text(r: &StatusReport, tz: Tz) -> String {
             let _ = writeln!(out, "{}/{}: last error: {err}", f.pair, f.flow);
         }
     }
-    let changed: Vec<&QuarantineEntry> = r.quarantine.iter().filter(|q| is_changed_after_export(q)).collect();
+    let changed: Vec<&QuarantineEntry> = r
+        .quarantine
+        .iter()
+        .filter(|q| is_changed_after_export(q))
+        .collect();
     if !changed.is_empty() {
         let _ = writeln!(out, "\nchanged after export ({}):", changed.len());
         for q in changed.iter().take(50) {
             let _ = writeln!(out, "  {}/{} {}: {}", q.pair, q.flow, q.label, q.reason);
         }
         if changed.len() > 50 {
-            let _ = writeln!(out, "  ... and {} more (`koppel status --json`)", changed.len() - 50);
+            let _ = writeln!(
+                out,
+                "  ... and {} more (`koppel status --json`)",
+                changed.len() - 50
+            );
         }
         out.push_str(
             "correct these in SnelStart by hand (they are released once SnelStart matches), or set \
              orders.changed_after_export = \"update\" and `koppel retry`.\n",
         );
     }
-    let parked: Vec<&QuarantineEntry> = r.quarantine.iter().filter(|q| !is_changed_after_export(q)).collect();
+    let parked: Vec<&QuarantineEntry> = r
+        .quarantine
+        .iter()
+        .filter(|q| !is_changed_after_export(q))
+        .collect();
     if !parked.is_empty() {
         let _ = writeln!(out, "\nquarantine ({}):", parked.len());
         for q in parked.iter().take(50) {
@@ -380,7 +392,11 @@ pub fn html(r: &StatusReport, tz: Tz) -> String {
             let _ = write!(out, "<h2>Failures</h2><ul>{}</ul>", errors.join(""));
         }
     }
-    let changed: Vec<&QuarantineEntry> = r.quarantine.iter().filter(|q| is_changed_after_export(q)).collect();
+    let changed: Vec<&QuarantineEntry> = r
+        .quarantine
+        .iter()
+        .filter(|q| is_changed_after_export(q))
+        .collect();
     if !changed.is_empty() {
         let _ = write!(out, "<h2>Changed after export ({})</h2>", changed.len());
         out.push_str("<table><tr><th>pair</th><th>flow</th><th>record</th><th>what differs</th><th>first seen</th></tr>");

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use koppel_core::http::{Safety, StatsSnapshot};
 use koppel_core::connector::{Prepared, CHANGED_AFTER_EXPORT};
+use koppel_core::http::{Safety, StatsSnapshot};
 use koppel_core::{
     CheckReport, Connector, Customer, Dependency, Endpoints, Error, OpenAmount, Order, Page, PaymentStatus,
     Product, ReadRequest, Record, Rejection, Result, Sink, Source, StockLevel, WriteItem, WriteOutcome,
@@ -641,7 +641,9 @@ impl Inner {
                     .put(&format!("/relaties/{id}"), "/relaties/{id}", body)
                     .await
                     .map_err(|e| with_record(e, &c.label()))?;
-                Ok(WriteOutcome::Updated { target_id: id.clone() })
+                Ok(WriteOutcome::Updated {
+                    target_id: id.clone(),
+                })
             }
             Some(RelatieOp::Post(desired)) => {
                 let created = self
@@ -762,7 +764,9 @@ fn normalise(v: &Value) -> Value {
 }
 
 fn uuid_like(s: &str) -> bool {
-    s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4 && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+    s.len() == 36
+        && s.chars().filter(|c| *c == '-').count() == 4
+        && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
 }
 
 /// Shop statuses that mean the order no longer stands (Magento `canceled` and `closed`, i.e.
@@ -924,14 +928,20 @@ impl Inner {
             Err(e) => return Err(e),
         };
         let shop_changes = match &item.previous {
-            Some(prev) => koppel_core::engine::diff_json(&koppel_core::engine::record_json(prev)?, &koppel_core::engine::record_json(o)?),
+            Some(prev) => koppel_core::engine::diff_json(
+                &koppel_core::engine::record_json(prev)?,
+                &koppel_core::engine::record_json(o)?,
+            ),
             None => Vec::new(),
         };
         let plan = match self.map_order(item).await {
             Ok(p) => p,
             Err(Error::Rejected(r)) => {
                 return Err(changed(
-                    format!("the changed order cannot be mapped ({}); correct SnelStart by hand", r.message),
+                    format!(
+                        "the changed order cannot be mapped ({}); correct SnelStart by hand",
+                        r.message
+                    ),
                     &shop_changes,
                 ))
             }
@@ -957,10 +967,12 @@ impl Inner {
         }
         let invoiced = current.get("verkoopfactuur").is_some_and(|f| !f.is_null());
         match self.config.orders.changed_after_export {
-            ChangedAfterExport::Update if !invoiced => Ok(Prepared::update(id, changes).with_carry(OrderOp::Put {
-                id: id.to_owned(),
-                body,
-            })),
+            ChangedAfterExport::Update if !invoiced => {
+                Ok(Prepared::update(id, changes).with_carry(OrderOp::Put {
+                    id: id.to_owned(),
+                    body,
+                }))
+            }
             ChangedAfterExport::Update => Err(changed(
                 "SnelStart has invoiced it, so it cannot be updated; correct it in SnelStart by hand".into(),
                 &changes,
@@ -995,7 +1007,9 @@ impl Inner {
                     .await
                     .map_err(|e| with_record(e, &label))?;
                 tracing::info!(order = %label, verkooporder = %id, "changed after export: verkooporder updated");
-                return Ok(WriteOutcome::Updated { target_id: id.clone() });
+                return Ok(WriteOutcome::Updated {
+                    target_id: id.clone(),
+                });
             }
             Some(OrderOp::Post(plan)) => plan,
         };

@@ -1466,7 +1466,10 @@ async fn order_address_put(State(app): St, Path(p): Params, req: Request) -> Res
     let mut shop = app.shop();
     let order = shop.orders.get_mut(&id).ok_or_else(entity_not_found)?;
     let want_id = entity.get("entity_id").and_then(Value::as_u64);
-    let want_type = entity.get("address_type").and_then(Value::as_str).map(str::to_owned);
+    let want_type = entity
+        .get("address_type")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let matches = |a: &Value| match (want_id, &want_type) {
         (Some(i), _) => a.get("entity_id").and_then(Value::as_u64) == Some(i),
         (None, Some(t)) => a.get("address_type").and_then(Value::as_str) == Some(t.as_str()),

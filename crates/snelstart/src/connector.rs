@@ -708,7 +708,7 @@ fn with_record(e: Error, label: &str) -> Error {
 /// What an order's prepare decided to send.
 enum OrderOp {
     /// `POST /verkooporders` of a new order.
-    Post(mapping::OrderPlan),
+    Post(Box<mapping::OrderPlan>),
     /// `PUT /verkooporders/{id}` replacing an order that has no invoice
     /// (`orders.changed_after_export = "update"`).
     Put { id: String, body: Value },
@@ -884,7 +884,7 @@ impl Inner {
             return Ok(Prepared::unchanged(id));
         }
         let plan = self.map_order(item).await?;
-        Ok(Prepared::create(None).with_carry(OrderOp::Post(plan)))
+        Ok(Prepared::create(None).with_carry(OrderOp::Post(Box::new(plan))))
     }
 
     /// An order exported before whose shop record changed since (its hash differs from the

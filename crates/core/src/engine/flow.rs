@@ -69,8 +69,11 @@ pub(crate) struct Ctx<'a> {
 /// earlier flows stored. Holds two short strings per such record, nothing else.
 #[derive(Default)]
 pub(crate) struct PlanBook {
-    bound: Mutex<HashMap<(Kind, String), (String, Option<String>)>>,
+    bound: Mutex<HashMap<(Kind, String), Bound>>,
 }
+
+/// A binding as a later flow needs it: (target id, source id).
+type Bound = (String, Option<String>);
 
 impl PlanBook {
     fn wanted(kind: Kind) -> bool {
@@ -86,7 +89,7 @@ impl PlanBook {
         }
     }
 
-    fn get(&self, kind: Kind, key: &str) -> Option<(String, Option<String>)> {
+    fn get(&self, kind: Kind, key: &str) -> Option<Bound> {
         self.bound
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -942,7 +945,7 @@ async fn check<R: Routed>(
 
 /// The binding of a dependency (target id, source id): stored, or in a plan, one the run
 /// would have made by now.
-async fn bound(ctx: &Ctx<'_>, kind: Kind, key: &str) -> StopResult<Option<(String, Option<String>)>> {
+async fn bound(ctx: &Ctx<'_>, kind: Kind, key: &str) -> StopResult<Option<Bound>> {
     if let Some(b) = ctx.store.binding(&ctx.pair.name, kind, key).await? {
         return Ok(Some((b.target_id, b.source_id)));
     }

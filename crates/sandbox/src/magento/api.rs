@@ -1475,11 +1475,11 @@ async fn order_address_put(State(app): St, Path(p): Params, req: Request) -> Res
         (None, Some(t)) => a.get("address_type").and_then(Value::as_str) == Some(t.as_str()),
         (None, None) => false,
     };
-    let pointer = if order.get("billing_address").is_some_and(|a| matches(a)) {
+    let pointer = if order.get("billing_address").is_some_and(&matches) {
         "/billing_address"
     } else if order
         .pointer("/extension_attributes/shipping_assignments/0/shipping/address")
-        .is_some_and(|a| matches(a))
+        .is_some_and(&matches)
     {
         "/extension_attributes/shipping_assignments/0/shipping/address"
     } else {

@@ -1198,7 +1198,7 @@ fn actions_of(r: &koppel_core::engine::RunReport) -> Vec<(Flow, Kind, String, Ch
                 .map(|c| (f.flow, c.kind, c.key.clone(), c.action))
         })
         .collect();
-    out.sort_by(|a, b| (a.0, a.2.clone()).cmp(&(b.0, b.2.clone())));
+    out.sort_by_key(|a| (a.0, a.2.clone()));
     out
 }
 

@@ -72,11 +72,15 @@ fn check_plan_run_status_against_the_simulators() {
         text(&out)
     );
 
-    // The plan shows what would be created; nothing is written.
+    // The plan shows what would be created, and what would be updated against what the shop
+    // holds now (its first products are already there, one at an older price); nothing is
+    // written.
     let out = run(d, &["--flow", "products,stock", "plan"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let plan = text(&out);
-    assert!(plan.contains("+ create product KP-0001"), "{plan}");
+    assert!(plan.contains("+ create product KP-0004"), "{plan}");
+    assert!(plan.contains("~ update product KP-0002"), "{plan}");
+    assert!(plan.contains("      price: \"175.8\" -> \"174.80\""), "{plan}");
     assert!(plan.contains("Nothing was written"), "{plan}");
     let out = run(d, &["--flow", "products", "plan", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -66,6 +66,45 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// Starts the simulators with `articles` articles, `orders` orders and `seed`.
+    pub fn start_seeded(dir: &Path, articles: usize, orders: usize, seed: u64) -> Sandbox {
+        let config = dir.join("koppel.toml");
+        let child = koppel()
+            .current_dir(dir)
+            .args([
+                "sandbox",
+                "--snelstart",
+                "127.0.0.1:0",
+                "--shop",
+                "magento@127.0.0.1:0",
+            ])
+            .args([
+                "--articles",
+                &articles.to_string(),
+                "--orders",
+                &orders.to_string(),
+            ])
+            .args([
+                "--seed",
+                &seed.to_string(),
+                "--limits",
+                "unlimited",
+                "--state",
+                "koppel.db",
+            ])
+            .arg("--config-out")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start koppel sandbox");
+        let mut sb = Sandbox { child, config };
+        let cfg = sb.config.clone();
+        wait_until("the sandbox config", || cfg.exists());
+        assert!(sb.child.try_wait().unwrap().is_none(), "sandbox exited early");
+        sb
+    }
+
     /// Starts the simulators (the first shop simulator) on free loopback ports and waits for
     /// the config they print.
     pub fn start(dir: &Path, extra: &[&str]) -> Sandbox {

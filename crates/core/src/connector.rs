@@ -228,6 +228,13 @@ impl Prepared {
     }
 }
 
+/// The rejection code ([`Rejection::code`](crate::Rejection)) of a record the target already
+/// holds from an earlier export and that changed at the source since, which the sink does not
+/// write again (by its policy, or because the target no longer allows it). The engine reports
+/// it as "changed after export" (error class `changed_after_export`) with the fields that
+/// differ, parks it like a quarantined record, and never creates it a second time.
+pub const CHANGED_AFTER_EXPORT: &str = "changed_after_export";
+
 /// The generic prepare: without reading the target, a record with a binding is an update of
 /// the fields that differ from what was last written (unchanged when none do), one without is
 /// a create.
@@ -255,39 +262,94 @@ pub fn prepare_from_previous<R: Record>(item: &WriteItem<R>) -> Result<Prepared>
 /// A write has two halves: [`Sink::prepare`] (read-only: look the record up on the target,
 /// map and validate it, decide create / update with the changed fields / unchanged / reject)
 /// and [`Sink::apply`] (the write itself, of what `prepare` decided). A plan calls only
-/// `prepare`; a run calls both, so the plan cannot drift from the run.
+/// `prepare`; a run calls both, so the plan cannot drift from the run. A sink implements
+/// `apply` (and, to compare with what the target holds, `prepare`); [`Sink::write`] and
+/// [`Sink::write_batch`] are provided on top of them.
 #[async_trait]
 pub trait Sink<R: Record>: Send + Sync {
-    /// Writes one record: create, or update when it exists (by `target_id` or natural key).
-    async fn write(&self, item: &WriteItem<R>) -> Result<WriteOutcome>;
-
     /// Decides, without writing anything, what writing each item would do; one result per
     /// item, in order. An `Err` that is a record fault ([`Error::Rejected`](crate::Error)) is
-    /// what the write would be rejected with. Batched like [`Sink::write_batch`] (one search
-    /// per batch, not one read per record). The default is [`prepare_from_previous`].
+    /// what the write would be rejected with. Batched like the writes (one search per batch
+    /// of [`Sink::batch_size`], not one read per record). Must not change the target.
+    ///
+    /// The default is [`prepare_from_previous`]; for a sink that
+    /// [needs exactly-once](Sink::needs_exactly_once) a would-be create is first looked up by
+    /// natural key ([`Sink::lookup`]): found, it is an update of the record found.
     async fn prepare(&self, items: &[WriteItem<R>]) -> Vec<Result<Prepared>> {
-        items.iter().map(prepare_from_previous).collect()
-    }
-
-    /// Writes what [`Sink::prepare`] decided for each item (never called for `Unchanged`
-    /// verdicts or rejected items); one result per item, in order. The default ignores the
-    /// verdicts and calls [`Sink::write_batch`].
-    async fn apply(&self, items: &[WriteItem<R>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
-        let _ = prepared;
-        self.write_batch(items).await
-    }
-
-    /// Writes several records; the default writes them one by one. Sinks whose API takes
-    /// batches (Magento MSI source items) override this. One result per item, in order.
-    async fn write_batch(&self, items: &[WriteItem<R>]) -> Vec<Result<WriteOutcome>> {
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            out.push(self.write(item).await);
+            let p = match prepare_from_previous(item) {
+                Ok(p) if p.verdict == Verdict::Create && self.needs_exactly_once() => {
+                    match self.lookup(&item.record).await {
+                        Ok(Some(id)) => Ok(Prepared::update(id, Vec::new())),
+                        Ok(None) => Ok(p),
+                        Err(e) => Err(e),
+                    }
+                }
+                other => other,
+            };
+            out.push(p);
         }
         out
     }
 
-    /// How many records [`Sink::write_batch`] takes at once.
+    /// Writes what [`Sink::prepare`] decided for each item (the engine never passes
+    /// `Unchanged` verdicts or rejected items); one result per item, in order. Reuses what
+    /// `prepare` found ([`Prepared::carry`]) rather than reading the target again.
+    async fn apply(&self, items: &[WriteItem<R>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>>;
+
+    /// Writes one record: [`Sink::prepare`], then [`Sink::apply`] unless it is unchanged.
+    async fn write(&self, item: &WriteItem<R>) -> Result<WriteOutcome> {
+        self.write_batch(std::slice::from_ref(item))
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(crate::Error::internal("the sink returned no result")))
+    }
+
+    /// Writes several records: [`Sink::prepare`] for all, then [`Sink::apply`] for those
+    /// that are not unchanged. One result per item, in order.
+    async fn write_batch(&self, items: &[WriteItem<R>]) -> Vec<Result<WriteOutcome>> {
+        let prepared = self.prepare(items).await;
+        let mut out: Vec<Option<Result<WriteOutcome>>> = Vec::with_capacity(items.len());
+        let mut todo_items = Vec::new();
+        let mut todo_prepared = Vec::new();
+        let mut slots = Vec::new();
+        for (i, (item, p)) in items.iter().zip(prepared).enumerate() {
+            match p {
+                Err(e) => out.push(Some(Err(e))),
+                Ok(p) if p.verdict == Verdict::Unchanged => out.push(Some(Ok(WriteOutcome::Unchanged {
+                    target_id: p.target_id.clone().unwrap_or_default(),
+                }))),
+                Ok(p) => {
+                    out.push(None);
+                    slots.push(i);
+                    todo_items.push(item.clone());
+                    todo_prepared.push(p);
+                }
+            }
+        }
+        out.resize_with(items.len(), || {
+            Some(Err(crate::Error::protocol(
+                "the sink prepared fewer results than records",
+            )))
+        });
+        if !todo_items.is_empty() {
+            let results = self.apply(&todo_items, &todo_prepared).await;
+            let mut results = results.into_iter();
+            for i in slots {
+                out[i] = Some(results.next().unwrap_or_else(|| {
+                    Err(crate::Error::protocol(
+                        "the sink applied fewer results than records",
+                    ))
+                }));
+            }
+        }
+        out.into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(crate::Error::internal("record left unwritten"))))
+            .collect()
+    }
+
+    /// How many records [`Sink::prepare`] and [`Sink::apply`] take at once.
     fn batch_size(&self) -> usize {
         1
     }

@@ -149,7 +149,7 @@ async fn products_flow_writes_once_and_then_only_changes() {
     assert_eq!(sink.creates(), 3);
     assert_eq!(f.cursor, Some(r.started_at));
     assert!(f.requests.accounting >= 2, "{:?}", f.requests); // two pages
-    assert_eq!(f.requests.shop, 3);
+    assert_eq!(f.requests.shop, 6); // per batch of 1: one read (prepare) and one write
 
     // nothing changed: nothing read (outside the overlap window), nothing written
     let r = w
@@ -189,7 +189,7 @@ async fn products_flow_writes_once_and_then_only_changes() {
     assert_eq!(runs.len(), 3);
     assert_eq!(runs[0].updated, 1);
     assert_eq!(runs[2].created, 3);
-    assert_eq!(runs[0].report["requests"]["shop"], 1);
+    assert_eq!(runs[0].report["requests"]["shop"], 2); // the read of prepare, the write
 }
 
 #[tokio::test]
@@ -868,7 +868,11 @@ async fn plan_shows_creates_updates_unchanged_and_quarantines_and_writes_nothing
     let cursor = w.store.cursor("p1", Flow::Products).await.unwrap();
     let runs = w.store.recent_runs("p1", None, 100).await.unwrap().len();
     let o = opts_with(Flow::Products, |o| o.full = true);
-    let r = w.engine.run(&w.pair, &o, &RunOptions::plan()).await.unwrap();
+    let listed = RunOptions {
+        list_unchanged: true,
+        ..RunOptions::plan()
+    };
+    let r = w.engine.run(&w.pair, &o, &listed).await.unwrap();
     assert_eq!(r.mode, Mode::Plan);
     let f = r.flow(Flow::Products).unwrap();
     assert_eq!(
@@ -876,7 +880,7 @@ async fn plan_shows_creates_updates_unchanged_and_quarantines_and_writes_nothing
         (1, 1, 1, 1),
         "{f:?}"
     );
-    let by = |k: &str| f.plan.iter().find(|c| c.key == k).unwrap().clone();
+    let by = |k: &str| f.records.iter().find(|c| c.key == k).unwrap().clone();
     let up = by("KP-0001");
     assert_eq!(up.action, ChangeAction::Update);
     assert_eq!(up.changes.len(), 1, "{:?}", up.changes);
@@ -891,7 +895,7 @@ async fn plan_shows_creates_updates_unchanged_and_quarantines_and_writes_nothing
     assert!(q.reason.unwrap().contains("price.amount"));
     // serialisable
     let json = serde_json::to_value(&r).unwrap();
-    assert_eq!(json["flows"][0]["plan"].as_array().unwrap().len(), 4);
+    assert_eq!(json["flows"][0]["records"].as_array().unwrap().len(), 4);
     // nothing changed anywhere
     assert_eq!(sink.calls(), calls);
     assert_eq!(w.store.journal("p1", 1000).await.unwrap().len(), journal);
@@ -915,10 +919,11 @@ async fn plan_of_orders_plans_each_new_customer_once() {
             .unwrap();
     let f = r.flow(Flow::Orders).unwrap();
     assert_eq!((f.created, f.dependencies_created), (3, 2));
-    let customers: Vec<_> = f.plan.iter().filter(|c| c.kind == Kind::Customer).collect();
+    let customers: Vec<_> = f.records.iter().filter(|c| c.kind == Kind::Customer).collect();
     assert_eq!(customers.len(), 2);
     assert_eq!(ow.customers.calls() + ow.orders.calls(), 0);
-    assert_eq!(ow.orders.lookups(), 0);
+    // the plan looks each order up before a create, as the run does
+    assert_eq!(ow.orders.lookups(), 3);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1052,7 +1057,7 @@ async fn small_pages_fill_whole_batches() {
     assert_eq!(src.reads(), 9); // pages of 3
     assert_eq!(*sizes.lock().unwrap(), vec![10, 10, 5]);
     assert_eq!(sink.batches(), 3);
-    assert_eq!(f.requests.shop, 25);
+    assert_eq!(f.requests.shop, 25 + 3); // 25 writes, one read (prepare) per batch
     assert_eq!(f.cursor, Some(r.started_at));
     assert_eq!(open_stock_intents(&w).await, 0);
 
@@ -1219,11 +1224,11 @@ async fn a_successor_changes_its_predecessors_export_and_cancelled_orders_are_no
             .await
             .unwrap();
     let p = plan.flow(Flow::Orders).unwrap();
-    let action = |k: &str| p.plan.iter().find(|c| c.key == k).map(|c| c.action);
+    let action = |k: &str| p.records.iter().find(|c| c.key == k).map(|c| c.action);
     assert_eq!(action("3000"), Some(ChangeAction::Skip), "{p:?}");
     assert_eq!(action("4000"), Some(ChangeAction::Skip));
     assert_eq!(action("4000-1"), Some(ChangeAction::Create));
-    assert_eq!(action("2000-1"), Some(ChangeAction::Update), "{:?}", p.plan);
+    assert_eq!(action("2000-1"), Some(ChangeAction::Update), "{:?}", p.records);
     assert_eq!((p.created, p.skipped), (1, 2), "{p:?}");
 
     let r =
@@ -1249,4 +1254,190 @@ async fn a_successor_changes_its_predecessors_export_and_cancelled_orders_are_no
     // cancelled after export: a change of that export, not a skip
     let cancelled = seen.iter().rfind(|i| i.record.number == "2000").unwrap();
     assert!(cancelled.record.cancelled && cancelled.target_id.is_some());
+}
+
+// ------------------------------------------------------------------------------------------
+// prepare / apply: a plan predicts the run
+// ------------------------------------------------------------------------------------------
+
+/// Per flow, per (kind, key): the action listed.
+fn actions_of(r: &koppel_core::engine::RunReport) -> Vec<(Flow, Kind, String, ChangeAction)> {
+    let mut out: Vec<_> = r
+        .flows
+        .iter()
+        .flat_map(|f| {
+            f.records
+                .iter()
+                .map(|c| (f.flow, c.kind, c.key.clone(), c.action))
+        })
+        .collect();
+    out.sort_by_key(|a| (a.0, a.2.clone()));
+    out
+}
+
+/// Products the shop already has (one the same, one with an older price), new ones, one the
+/// sink rejects in its prepare and one invalid; then stock, which needs the product in the
+/// shop (a product binding, or in a plan one the products flow would make): the plan lists
+/// for every record what the run then does, prepares like the run, and writes nothing.
+#[tokio::test]
+async fn plan_predicts_the_run_record_by_record_across_flows() {
+    let w = world();
+    let src = w.acc.source::<Product>();
+    let sink = w.shop.sink::<Product>();
+    let ssrc = w.acc.source::<StockLevel>();
+    let ssink = w.shop.sink::<StockLevel>();
+    sink.batch_size(2);
+    ssink.batch_size(3);
+    ssink.dependencies_with(|s: &StockLevel| vec![Dependency::Product(s.sku.clone())]);
+    ssink.validate_with(|i| {
+        let sku = i.record.sku.to_string();
+        if i.refs.contains_key(&format!("sku:{sku}")) {
+            Ok(())
+        } else {
+            Err(Error::rejected(
+                format!("stock {sku}"),
+                Some("sku"),
+                "no product in the shop yet",
+            ))
+        }
+    });
+    use koppel_core::Sink;
+    // already in the shop, written by hand (no binding)
+    for p in [
+        product("KP-0001", dec!(10), ago(90)),
+        product("KP-0002", dec!(10), ago(90)),
+    ] {
+        sink.write(&koppel_core::WriteItem::new(p)).await.unwrap();
+    }
+    src.put(product("KP-0001", dec!(10), ago(50)));
+    src.put(product("KP-0002", dec!(12), ago(50)));
+    src.put(product("KP-0003", dec!(3), ago(40)));
+    src.put(product("KP-0004", dec!(4), ago(40)));
+    src.put(product("KP-0005", dec!(5), ago(30)));
+    let mut bad = product("KP-0006", dec!(6), ago(30));
+    bad.price.amount = dec!(-1);
+    src.put(bad);
+    sink.reject(
+        "KP-0005",
+        Some(Rejection::new("", Some("name"), "the shop refuses it")),
+    );
+    for (i, code) in ["KP-0001", "KP-0002", "KP-0003", "KP-0005", "KP-0007"]
+        .iter()
+        .enumerate()
+    {
+        ssrc.put(stock(code, Decimal::from(i + 1), ago(20)));
+    }
+    let flows = vec![
+        (Flow::Products, FlowOptions::default()),
+        (Flow::Stock, FlowOptions::default()),
+    ];
+    let listed = RunOptions {
+        list_unchanged: true,
+        ..RunOptions::default()
+    };
+    let (calls, scalls) = (sink.calls(), ssink.calls());
+    let plan = w
+        .engine
+        .run(
+            &w.pair,
+            &flows,
+            &RunOptions {
+                mode: Mode::Plan,
+                ..listed.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((sink.calls(), ssink.calls()), (calls, scalls), "the plan wrote");
+    assert!(sink.prepares() >= 5 && ssink.prepares() >= 3);
+    assert!(w.store.bindings("p1", Kind::Product).await.unwrap().is_empty());
+    let p = plan.flow(Flow::Products).unwrap();
+    assert_eq!(
+        (p.created, p.updated, p.unchanged, p.quarantined),
+        (2, 1, 1, 2),
+        "{p:?}"
+    );
+    // the update's field diff is the shop's value -> the new one
+    let up = p.records.iter().find(|c| c.key == "KP-0002").unwrap();
+    assert_eq!(up.action, ChangeAction::Update);
+    assert_eq!(up.changes[0].path, "price.amount");
+    assert_eq!(up.changes[0].before, serde_json::json!("10"));
+    assert_eq!(up.changes[0].after, serde_json::json!("12"));
+    let s = plan.flow(Flow::Stock).unwrap();
+    // KP-0003 is only created by the products flow of this same run: the plan knows
+    assert_eq!((s.created, s.quarantined), (3, 2), "{s:?}");
+
+    let run = w.engine.run(&w.pair, &flows, &listed).await.unwrap();
+    assert_eq!(actions_of(&plan), actions_of(&run));
+    for f in Flow::all()
+        .into_iter()
+        .filter(|f| matches!(f, Flow::Products | Flow::Stock))
+    {
+        let (a, b) = (plan.flow(f).unwrap(), run.flow(f).unwrap());
+        assert_eq!(
+            (a.created, a.updated, a.unchanged, a.quarantined),
+            (b.created, b.updated, b.unchanged, b.quarantined),
+            "{f}"
+        );
+    }
+    // the run applied only what was not unchanged: 2 creates + 1 update, 3 stock creates
+    assert_eq!(sink.calls() - calls, 3);
+    assert_eq!(ssink.calls() - scalls, 3);
+    // the unchanged product found by natural key is bound now
+    assert!(w
+        .store
+        .binding("p1", Kind::Product, "KP-0001")
+        .await
+        .unwrap()
+        .is_some());
+}
+
+/// `write_batch` is provided: prepare, then apply for what is not unchanged.
+#[tokio::test]
+async fn write_batch_prepares_then_applies_what_changes() {
+    use koppel_core::{Sink, WriteItem, WriteOutcome};
+    let w = world();
+    let sink = w.shop.sink::<Product>();
+    sink.write(&WriteItem::new(product("KP-0001", dec!(1), None)))
+        .await
+        .unwrap();
+    let (calls, batches) = (sink.calls(), sink.batches());
+    let items = [
+        WriteItem::new(product("KP-0001", dec!(1), None)),
+        WriteItem::new(product("KP-0002", dec!(2), None)),
+        WriteItem::new(product("KP-0001", dec!(9), None)),
+    ];
+    let out = sink.write_batch(&items).await;
+    assert!(matches!(out[0], Ok(WriteOutcome::Unchanged { .. })), "{out:?}");
+    assert!(matches!(out[1], Ok(WriteOutcome::Created { .. })), "{out:?}");
+    assert!(matches!(out[2], Ok(WriteOutcome::Updated { .. })), "{out:?}");
+    assert_eq!(sink.calls() - calls, 2, "the unchanged one is not applied");
+    assert_eq!(sink.batches() - batches, 1);
+}
+
+/// A plan lists at most `record_limit` records per flow and counts the rest.
+#[tokio::test]
+async fn a_plan_lists_up_to_the_limit_and_counts_the_rest() {
+    let w = world();
+    let src = w.acc.source::<Product>();
+    w.shop.sink::<Product>();
+    for i in 0..25 {
+        src.put(product(&format!("KP-{i:04}"), dec!(1), ago(30 - i)));
+    }
+    let r = w
+        .engine
+        .run(
+            &w.pair,
+            &opts(Flow::Products),
+            &RunOptions {
+                record_limit: 10,
+                ..RunOptions::plan()
+            },
+        )
+        .await
+        .unwrap();
+    let f = r.flow(Flow::Products).unwrap();
+    assert_eq!(f.created, 25);
+    assert_eq!(f.records.len(), 10);
+    assert_eq!(f.records_omitted, 15);
 }

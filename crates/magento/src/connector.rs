@@ -9,10 +9,12 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use koppel_core::http::{Safety, StatsSnapshot};
 use koppel_core::{
-    CheckReport, Connector, Customer, Dependency, Endpoints, Error, OpenAmount, Order, Page, PaymentStatus,
-    Product, ReadRequest, Record, Rejection, Result, Sink, Source, StockLevel, WriteItem, WriteOutcome,
+    CheckReport, Connector, Customer, Dependency, Endpoints, Error, FieldChange, OpenAmount, Order, Page,
+    PaymentStatus, Prepared, Product, ReadRequest, Record, Rejection, Result, Sink, Source, StockLevel,
+    WriteItem, WriteOutcome,
 };
 use reqwest::Method;
+use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
@@ -22,7 +24,7 @@ use crate::mapping::{self, DesiredProduct, ProductRules, Resolved};
 use crate::models::{
     AttributeOption, CategoryNode, CommentEnvelope, CommentPayload, CreatedCategory, OrderRef,
     ProductEnvelope, ProductPayload, SearchResult, SourceItem, SourceItemsEnvelope, StockItem,
-    StockItemEnvelope, StockItemPayload, StoreConfig, WireComment, WireOrder, WireProduct,
+    StockItemEnvelope, StockItemPayload, StoreConfig, WireComment, WireOrder, WireProduct, WireSourceItem,
 };
 use koppel_core::paging::Keyset;
 
@@ -69,6 +71,61 @@ struct OptionList {
     fetched: Instant,
     /// `None`: the attribute has no options (a text attribute): values are sent as they are.
     options: Option<Vec<(String, String)>>,
+}
+
+/// What a product's prepare found, for its apply.
+struct ProductCarry {
+    d: DesiredProduct,
+    r: Resolved,
+    /// The category path to create before the write.
+    missing: Option<Vec<String>>,
+    /// The product as the shop has it; `None`: create it.
+    current: Option<WireProduct>,
+    /// koppel's previous category, whose link is replaced.
+    old_category: Option<u64>,
+}
+
+/// The legacy stock item id prepare read.
+struct LegacyStockItem(u64);
+
+/// The fields a product payload changes, the shop's current value -> the new one.
+fn product_changes(p: &ProductPayload, cur: &WireProduct) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let mut push = |path: &str, before: serde_json::Value, after: serde_json::Value| {
+        out.push(FieldChange {
+            path: path.to_owned(),
+            before,
+            after,
+        })
+    };
+    if let Some(n) = &p.name {
+        push("name", serde_json::json!(cur.name), serde_json::json!(n));
+    }
+    if let Some(v) = p.price {
+        push("price", serde_json::json!(cur.price), serde_json::json!(v));
+    }
+    if let Some(v) = p.status {
+        push("status", serde_json::json!(cur.status), serde_json::json!(v));
+    }
+    if let Some(v) = p.weight {
+        push("weight", serde_json::json!(cur.weight), serde_json::json!(v));
+    }
+    if let Some(ext) = &p.extension_attributes {
+        let ids: Vec<u64> = ext.category_links.iter().map(|l| l.category_id).collect();
+        push(
+            "category_ids",
+            serde_json::json!(cur.category_ids()),
+            serde_json::json!(ids),
+        );
+    }
+    for a in &p.custom_attributes {
+        push(
+            &format!("custom_attributes.{}", a.attribute_code),
+            serde_json::json!(cur.attribute(&a.attribute_code)),
+            a.value.clone(),
+        );
+    }
+    out
 }
 
 /// One configured Magento shop.
@@ -532,24 +589,6 @@ impl MagentoShop {
         Err(Error::internal("attribute option lookup ended without an answer"))
     }
 
-    async fn resolve(&self, d: &DesiredProduct, category: bool, attributes: &[String]) -> Result<Resolved> {
-        let category_id = if category {
-            self.category_id(&d.category, true).await?
-        } else {
-            None
-        };
-        let mut resolved = BTreeMap::new();
-        for code in attributes {
-            if let Some(v) = d.attributes.get(code) {
-                resolved.insert(code.clone(), self.attribute_value(code, v).await?);
-            }
-        }
-        Ok(Resolved {
-            category_id,
-            attributes: resolved,
-        })
-    }
-
     async fn put_product(&self, payload: &ProductPayload) -> Result<()> {
         let _: serde_json::Value = self
             .client
@@ -583,49 +622,118 @@ impl MagentoShop {
         }
     }
 
-    /// Writes one product. `known` is the shop's current state of a product without a previous
-    /// write, when a search already read it (`Some(None)`: the shop has no such product);
-    /// `None`: read it here when needed.
-    async fn write_product(
+    /// The ids the shop has for a desired product, read-only: the category (`None` with the
+    /// path to create when it is missing and `products.create_categories` is on; a rejection
+    /// when it is off) and the attribute option ids (a rejection for an unknown option).
+    async fn resolve_readonly(&self, d: &DesiredProduct) -> Result<(Resolved, Option<Vec<String>>)> {
+        let mut missing = None;
+        let category_id = match self.category_id(&d.category, false).await? {
+            Some(id) => Some(id),
+            None if d.category.is_empty() => None,
+            None if self.cfg.products.create_categories => {
+                missing = Some(d.category.clone());
+                None
+            }
+            None => {
+                return Err(Error::rejected(
+                    "",
+                    Some("category"),
+                    format!(
+                        "category {:?} does not exist under category {} (set products.create_categories to create it)",
+                        d.category.join(" / "),
+                        self.cfg.products.root_category_id
+                    ),
+                ))
+            }
+        };
+        let mut attributes = BTreeMap::new();
+        for (code, v) in &d.attributes {
+            attributes.insert(code.clone(), self.attribute_value(code, v).await?);
+        }
+        Ok((
+            Resolved {
+                category_id,
+                attributes,
+            },
+            missing,
+        ))
+    }
+
+    /// The read-only half of one product write, against `current` (the shop's product, `None`
+    /// when it has none).
+    async fn prepare_product(
         &self,
         item: &WriteItem<Product>,
-        known: Option<Option<WireProduct>>,
-    ) -> Result<WriteOutcome> {
+        current: Option<WireProduct>,
+    ) -> Result<Prepared> {
         let d = mapping::desired_product(&item.record, &self.rules).map_err(Error::Rejected)?;
-        let sku = d.sku.clone();
-        let mut old_category = None;
-        if let Some(prev) = item
+        let (r, missing) = self.resolve_readonly(&d).await?;
+        let old_category = match item
             .previous
             .as_ref()
             .and_then(|p| mapping::desired_product(p, &self.rules).ok())
         {
-            let changes = d.changes_since(&prev);
-            if changes.is_empty() {
-                return Ok(WriteOutcome::Unchanged { target_id: sku });
-            }
-            if !changes.category {
-                let r = self.resolve(&d, false, &changes.attributes).await?;
-                let payload = mapping::payload_for_changes(&d, &r, &changes, None);
-                match self.put_product(&payload).await {
-                    Ok(()) => return Ok(WriteOutcome::Updated { target_id: sku }),
-                    // deleted in the shop since: write it whole below
-                    Err(Error::NotFound { .. }) => {}
-                    Err(e) => return Err(e),
-                }
-            } else {
-                old_category = self.category_id(&prev.category, false).await?;
-            }
-        }
-        let current = match known.filter(|_| item.previous.is_none()) {
-            Some(k) => k,
-            None => self.current_product(&sku).await?,
+            Some(prev) if prev.category != d.category => self.category_id(&prev.category, false).await?,
+            _ => None,
         };
-        let codes: Vec<String> = d.attributes.keys().cloned().collect();
-        let r = self.resolve(&d, true, &codes).await?;
-        match current {
+        let sku = d.sku.clone();
+        let Some(cur) = current else {
+            return Ok(Prepared::create(None).with_carry(ProductCarry {
+                d,
+                r,
+                missing,
+                current: None,
+                old_category,
+            }));
+        };
+        let payload = mapping::payload_against(&d, &r, &cur, old_category);
+        let mut changes = product_changes(&payload, &cur);
+        if let Some(path) = &missing {
+            changes.push(FieldChange {
+                path: "category".into(),
+                before: serde_json::json!(cur.category_ids()),
+                after: serde_json::json!(format!("{} (new category)", path.join(" / "))),
+            });
+        }
+        if changes.is_empty() {
+            return Ok(Prepared::unchanged(sku));
+        }
+        Ok(Prepared::update(sku, changes).with_carry(ProductCarry {
+            d,
+            r,
+            missing,
+            current: Some(cur),
+            old_category,
+        }))
+    }
+
+    /// Writes one prepared product: creates its category first when prepare found it missing.
+    async fn apply_product(&self, item: &WriteItem<Product>, prepared: &Prepared) -> Result<WriteOutcome> {
+        let fresh;
+        let carry = match prepared.carried::<ProductCarry>() {
+            Some(c) => c,
+            None => {
+                let current = self.current_product(item.record.sku.as_str()).await?;
+                fresh = self.prepare_product(item, current).await?;
+                match fresh.carried::<ProductCarry>() {
+                    Some(c) => c,
+                    None => {
+                        return Ok(WriteOutcome::Unchanged {
+                            target_id: item.record.sku.to_string(),
+                        })
+                    }
+                }
+            }
+        };
+        let sku = carry.d.sku.clone();
+        let mut r = carry.r.clone();
+        if carry.missing.is_some() {
+            r.category_id = self.category_id(&carry.d.category, true).await?;
+        }
+        match &carry.current {
             None => {
                 let payload = mapping::create_payload(
-                    &d,
+                    &carry.d,
                     &r,
                     self.cfg.products.attribute_set_id,
                     self.cfg.products.visibility,
@@ -634,7 +742,7 @@ impl MagentoShop {
                 Ok(WriteOutcome::Created { target_id: sku })
             }
             Some(cur) => {
-                let payload = mapping::payload_against(&d, &r, &cur, old_category);
+                let payload = mapping::payload_against(&carry.d, &r, cur, carry.old_category);
                 if !payload.has_changes() {
                     return Ok(WriteOutcome::Unchanged { target_id: sku });
                 }
@@ -648,8 +756,8 @@ impl MagentoShop {
         (self.cfg.products.batch_size as usize).clamp(1, crate::config::MAX_PAGE_SIZE as usize)
     }
 
-    /// The shop's current state of the batch's products that have no previous write (and map
-    /// without a rejection), read with searches of up to [`Self::product_batch`] SKUs: per item,
+    /// The shop's current state of the batch's products (that map without a rejection), read
+    /// with searches of up to [`Self::product_batch`] SKUs: per item,
     /// `Some(known)` or `None` when it must be read on its own (a SKU with a comma, a failed
     /// search, an answer that does not settle it).
     async fn prefetch_products(&self, items: &[WriteItem<Product>]) -> Vec<Option<Option<WireProduct>>> {
@@ -657,7 +765,9 @@ impl MagentoShop {
         let wanted: Vec<(usize, &str)> = items
             .iter()
             .enumerate()
-            .filter(|(_, i)| i.previous.is_none() && mapping::desired_product(&i.record, &self.rules).is_ok())
+            .filter(|(_, i)| {
+                mapping::desired_product(&i.record, &self.rules).is_ok() && !self.same_as_previous(i)
+            })
             .map(|(n, i)| (n, i.record.sku.as_str()))
             .filter(|(_, sku)| fits_in_list(sku))
             .collect();
@@ -697,30 +807,73 @@ impl MagentoShop {
         Ok(mapping::match_search(skus, parsed, total))
     }
 
-    async fn write_product_batch(&self, items: &[WriteItem<Product>]) -> Vec<Result<WriteOutcome>> {
+    /// Whether the product maps to what its previous write mapped to (nothing koppel writes
+    /// changed, e.g. only a SnelStart field the shop does not get): unchanged without a read.
+    fn same_as_previous(&self, item: &WriteItem<Product>) -> bool {
+        let (Some(prev), Some(_)) = (&item.previous, &item.target_id) else {
+            return false;
+        };
+        match (
+            mapping::desired_product(&item.record, &self.rules),
+            mapping::desired_product(prev, &self.rules),
+        ) {
+            (Ok(d), Ok(p)) => d.changes_since(&p).is_empty(),
+            _ => false,
+        }
+    }
+
+    /// Prepares a batch of products: one search for their current state (see
+    /// [`Self::prefetch_products`]), a GET for any the search did not settle, then each compared.
+    async fn prepare_product_batch(&self, items: &[WriteItem<Product>]) -> Vec<Result<Prepared>> {
         let known = self.prefetch_products(items).await;
+        let concurrency = (self.cfg.products.concurrency as usize).max(1);
+        let work: Vec<_> = items
+            .iter()
+            .zip(known)
+            .map(|(item, known)| async move {
+                let label = item.record.label();
+                if self.same_as_previous(item) {
+                    return Ok(Prepared::unchanged(item.record.sku.to_string()));
+                }
+                let current = match known {
+                    Some(k) => k,
+                    None => match mapping::desired_product(&item.record, &self.rules) {
+                        Ok(d) => self
+                            .current_product(&d.sku)
+                            .await
+                            .map_err(|e| on_record(e, &label))?,
+                        Err(_) => None,
+                    },
+                };
+                self.prepare_product(item, current)
+                    .await
+                    .map_err(|e| on_record(e, &label))
+            })
+            .collect();
+        futures::stream::iter(work).buffered(concurrency).collect().await
+    }
+
+    /// Writes the prepared products of a batch concurrently (`products.concurrency`).
+    async fn apply_product_batch(
+        &self,
+        items: &[WriteItem<Product>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
         let concurrency = (self.cfg.products.concurrency as usize).max(1);
         let writes: Vec<_> = items
             .iter()
-            .zip(known)
-            .map(|(item, known)| self.write_labelled(item, known))
+            .zip(prepared)
+            .map(|(item, p)| async move {
+                let label = item.record.label();
+                self.apply_product(item, p)
+                    .await
+                    .map_err(|e| on_record(e, &label))
+            })
             .collect();
         futures::stream::iter(writes)
             .buffered(concurrency)
             .collect()
             .await
-    }
-
-    /// [`Self::write_product`] with errors naming the product.
-    async fn write_labelled(
-        &self,
-        item: &WriteItem<Product>,
-        known: Option<Option<WireProduct>>,
-    ) -> Result<WriteOutcome> {
-        let label = item.record.label();
-        self.write_product(item, known)
-            .await
-            .map_err(|e| on_record(e, &label))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -808,22 +961,25 @@ impl MagentoShop {
         Ok(())
     }
 
-    async fn write_legacy_stock(&self, s: &StockLevel) -> Result<WriteOutcome> {
+    /// The legacy stock item of a SKU (`GET /V1/stockItems/{sku}`): its id and quantity.
+    async fn legacy_stock(&self, sku: &str) -> Result<StockItem> {
+        self.client
+            .get(
+                self.client.store_code(),
+                &["stockItems", sku],
+                &[],
+                "/V1/stockItems/{sku}",
+            )
+            .await
+    }
+
+    async fn put_legacy_stock(&self, s: &StockLevel, item_id: u64) -> Result<WriteOutcome> {
         let sku = s.sku.to_string();
         let (qty, in_stock) = mapping::shop_quantity(s.quantity);
         if s.quantity < qty {
             tracing::info!(sku = %s.sku, quantity = %s.quantity, "negative SnelStart stock written as 0");
         }
-        let item: StockItem = self
-            .client
-            .get(
-                self.client.store_code(),
-                &["stockItems", &sku],
-                &[],
-                "/V1/stockItems/{sku}",
-            )
-            .await?;
-        let item_id = item.item_id.to_string();
+        let item_id = item_id.to_string();
         let _: serde_json::Value = self
             .client
             .write(
@@ -883,16 +1039,63 @@ impl MagentoShop {
             .collect()
     }
 
-    async fn write_stock_batch(&self, items: &[WriteItem<StockLevel>]) -> Vec<Result<WriteOutcome>> {
-        let mut out: Vec<Option<Result<WriteOutcome>>> = items
+    /// The MSI source items of `skus` at the configured source, read with `sku in (...)`
+    /// searches: SKU -> (quantity, in stock). A SKU missing from a complete answer has no
+    /// source item. `Err` when a search failed.
+    async fn current_source_items(&self, skus: &[&str]) -> Result<BTreeMap<String, (Decimal, bool)>> {
+        let page = crate::config::MAX_PAGE_SIZE;
+        let mut out = BTreeMap::new();
+        let listable: Vec<&str> = skus.iter().copied().filter(|s| fits_in_list(s)).collect();
+        for list in in_lists(&listable, page as usize, MAX_IN_LIST_LEN) {
+            let c = SearchCriteria::default()
+                .and(Filter::new("sku", "in", list.join(",")))
+                .and(Filter::new(
+                    "source_code",
+                    "eq",
+                    self.cfg.stock.source_code.clone(),
+                ));
+            // one list fits one page: at most one source item per SKU at this source
+            let c = c.page(page, 1);
+            let res: SearchResult<Box<RawValue>> = self
+                .client
+                .search(
+                    &["inventory", "source-items"],
+                    &c,
+                    &[],
+                    "/V1/inventory/source-items",
+                )
+                .await?;
+            for r in res.items {
+                let Ok(si) = serde_json::from_str::<WireSourceItem>(r.get()) else {
+                    continue;
+                };
+                if si.source_code != self.cfg.stock.source_code && !si.source_code.is_empty() {
+                    continue;
+                }
+                let Some(hit) = list
+                    .iter()
+                    .find(|s| **s == si.sku)
+                    .or_else(|| list.iter().find(|s| s.eq_ignore_ascii_case(&si.sku)))
+                else {
+                    continue;
+                };
+                out.insert(
+                    (*hit).to_owned(),
+                    (si.quantity.unwrap_or_default(), si.status.unwrap_or(0) == 1),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Prepares a batch of stock levels: the product must exist (one search per list of SKUs
+    /// not known from a product binding), and the stock the shop holds now decides update or
+    /// unchanged. A product without a source item (or stock item) holds 0, out of stock, as a
+    /// product Magento just created. Reads only.
+    async fn prepare_stock_batch(&self, items: &[WriteItem<StockLevel>]) -> Vec<Result<Prepared>> {
+        let mut out: Vec<Option<Result<Prepared>>> = items
             .iter()
-            .map(|i| {
-                Self::stock_unchanged(i).then(|| {
-                    Ok(WriteOutcome::Unchanged {
-                        target_id: i.record.sku.to_string(),
-                    })
-                })
-            })
+            .map(|i| Self::stock_unchanged(i).then(|| Ok(Prepared::unchanged(i.record.sku.to_string()))))
             .collect();
         let todo: Vec<usize> = (0..items.len()).filter(|i| out[*i].is_none()).collect();
         let msi = match self.msi_enabled().await {
@@ -902,6 +1105,35 @@ impl MagentoShop {
                     .into_iter()
                     .map(|o| o.unwrap_or_else(|| Err(e.clone())))
                     .collect()
+            }
+        };
+        let verdict = |s: &StockLevel, current: Option<(Decimal, bool)>, carry: Option<u64>| {
+            let (qty, in_stock) = mapping::shop_quantity(s.quantity);
+            let (cq, cs) = current.unwrap_or((Decimal::ZERO, false));
+            let sku = s.sku.to_string();
+            let mut changes = Vec::new();
+            if cq != qty {
+                changes.push(FieldChange {
+                    path: "quantity".into(),
+                    before: serde_json::json!(cq),
+                    after: serde_json::json!(qty),
+                });
+            }
+            if cs != in_stock {
+                changes.push(FieldChange {
+                    path: "is_in_stock".into(),
+                    before: serde_json::json!(cs),
+                    after: serde_json::json!(in_stock),
+                });
+            }
+            if changes.is_empty() {
+                Prepared::unchanged(sku)
+            } else {
+                let p = Prepared::update(sku, changes);
+                match carry {
+                    Some(id) => p.with_carry(LegacyStockItem(id)),
+                    None => p,
+                }
             }
         };
         if msi {
@@ -917,6 +1149,64 @@ impl MagentoShop {
                 ))));
             }
             let todo: Vec<usize> = todo.into_iter().filter(|i| !missing.contains(i)).collect();
+            let skus: Vec<&str> = todo.iter().map(|i| items[*i].record.sku.as_str()).collect();
+            match self.current_source_items(&skus).await {
+                Ok(current) => {
+                    for i in todo {
+                        let s = &items[i].record;
+                        out[i] = Some(Ok(verdict(s, current.get(s.sku.as_str()).copied(), None)));
+                    }
+                }
+                Err(e) => {
+                    // the write does not depend on it: an absolute quantity is written anyway
+                    tracing::warn!(error = %e, skus = skus.len(), "reading the current source items failed: writing the stock without comparing");
+                    for i in todo {
+                        let s = &items[i].record;
+                        let (qty, _) = mapping::shop_quantity(s.quantity);
+                        out[i] = Some(Ok(Prepared::update(
+                            s.sku.to_string(),
+                            vec![FieldChange {
+                                path: "quantity".into(),
+                                before: serde_json::Value::Null,
+                                after: serde_json::json!(qty),
+                            }],
+                        )));
+                    }
+                }
+            }
+        } else {
+            for i in todo {
+                let s = &items[i].record;
+                let label = s.label();
+                out[i] = Some(match self.legacy_stock(s.sku.as_str()).await {
+                    Ok(item) => Ok(verdict(
+                        s,
+                        Some((item.qty.unwrap_or_default(), item.is_in_stock.unwrap_or(false))),
+                        Some(item.item_id),
+                    )),
+                    Err(e) => Err(on_record(e, &label)),
+                });
+            }
+        }
+        out.into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(Error::internal("stock item left unprepared"))))
+            .collect()
+    }
+
+    /// Writes prepared stock levels: MSI source items in batches of the shop's input limit
+    /// (one by one when a batch is refused, to find the bad SKU), or legacy stock items.
+    async fn apply_stock_batch(
+        &self,
+        items: &[WriteItem<StockLevel>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
+        let mut out: Vec<Option<Result<WriteOutcome>>> = vec![None; items.len()];
+        let msi = match self.msi_enabled().await {
+            Ok(m) => m,
+            Err(e) => return items.iter().map(|_| Err(e.clone())).collect(),
+        };
+        if msi {
+            let todo: Vec<usize> = (0..items.len()).collect();
             for chunk in todo.chunks(self.stock_batch()) {
                 let source_items: Vec<SourceItem> = chunk
                     .iter()
@@ -950,13 +1240,16 @@ impl MagentoShop {
                 }
             }
         } else {
-            for i in todo {
-                let label = items[i].record.label();
-                out[i] = Some(
-                    self.write_legacy_stock(&items[i].record)
-                        .await
-                        .map_err(|e| on_record(e, &label)),
-                );
+            for (i, (item, p)) in items.iter().zip(prepared).enumerate() {
+                let label = item.record.label();
+                let res = match p.carried::<LegacyStockItem>() {
+                    Some(LegacyStockItem(id)) => self.put_legacy_stock(&item.record, *id).await,
+                    None => match self.legacy_stock(item.record.sku.as_str()).await {
+                        Ok(s) => self.put_legacy_stock(&item.record, s.item_id).await,
+                        Err(e) => Err(e),
+                    },
+                };
+                out[i] = Some(res.map_err(|e| on_record(e, &label)));
             }
         }
         out.into_iter()
@@ -996,15 +1289,16 @@ impl MagentoShop {
         Ok(id)
     }
 
-    /// Adds `text` to the order's comments unless it already carries it; sets `status` with it
-    /// (or keeps the current status).
-    async fn add_note(
+    /// The read-only half of adding `text` to the order's comments: unchanged when the order
+    /// already carries it; otherwise an update, carrying the comment to post with `status` (or
+    /// the order's current status).
+    async fn prepare_note(
         &self,
         number: &str,
         text: &str,
         status: Option<&str>,
         note: &OrderNoteConfig,
-    ) -> Result<WriteOutcome> {
+    ) -> Result<Prepared> {
         let id = self.order_id(number).await?;
         let target_id = id.to_string();
         let comments: SearchResult<WireComment> = self
@@ -1021,7 +1315,7 @@ impl MagentoShop {
             .iter()
             .any(|c| c.comment.as_deref().map(str::trim) == Some(text.trim()))
         {
-            return Ok(WriteOutcome::Unchanged { target_id });
+            return Ok(Prepared::unchanged(target_id));
         }
         let status = match status {
             Some(s) => s.to_owned(),
@@ -1047,13 +1341,30 @@ impl MagentoShop {
                 status,
             },
         };
+        Ok(Prepared::update(
+            target_id,
+            vec![FieldChange {
+                path: "comments[+]".into(),
+                before: serde_json::Value::Null,
+                after: serde_json::Value::String(text.to_owned()),
+            }],
+        )
+        .with_carry(body))
+    }
+
+    /// Posts the comment a note's prepare decided on.
+    async fn apply_note(&self, prepared: &Prepared) -> Result<WriteOutcome> {
+        let target_id = prepared.target_id.clone().unwrap_or_default();
+        let Some(body) = prepared.carried::<CommentEnvelope>() else {
+            return Err(Error::internal("order comment without a prepared body"));
+        };
         let _: serde_json::Value = self
             .client
             .write(
                 Method::POST,
                 SCOPE_ALL,
                 &["orders", &target_id, "comments"],
-                &body,
+                body,
                 "/V1/orders/{id}/comments",
                 Safety::NonIdempotent,
             )
@@ -1152,14 +1463,16 @@ impl Source<Customer> for MagentoShop {
 
 #[async_trait]
 impl Sink<Product> for MagentoShop {
-    async fn write(&self, item: &WriteItem<Product>) -> Result<WriteOutcome> {
-        self.write_labelled(item, None).await
+    /// One `sku in (...)` search per batch for the products as the shop has them, then per
+    /// product: create, update of the fields that differ (the shop's value -> the new one), or
+    /// unchanged. Categories and attribute options are only looked up here, never created.
+    async fn prepare(&self, items: &[WriteItem<Product>]) -> Vec<Result<Prepared>> {
+        self.prepare_product_batch(items).await
     }
 
-    /// Reads the current state of the products without a previous write with one search per
-    /// batch, then writes each product on its own: one result per item, in order.
-    async fn write_batch(&self, items: &[WriteItem<Product>]) -> Vec<Result<WriteOutcome>> {
-        self.write_product_batch(items).await
+    /// Writes the products concurrently; creates missing categories first.
+    async fn apply(&self, items: &[WriteItem<Product>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+        self.apply_product_batch(items, prepared).await
     }
 
     fn batch_size(&self) -> usize {
@@ -1169,15 +1482,17 @@ impl Sink<Product> for MagentoShop {
 
 #[async_trait]
 impl Sink<StockLevel> for MagentoShop {
-    async fn write(&self, item: &WriteItem<StockLevel>) -> Result<WriteOutcome> {
-        self.write_stock_batch(std::slice::from_ref(item))
-            .await
-            .pop()
-            .unwrap_or_else(|| Err(Error::internal("no stock result")))
+    /// The product existence check and the stock the shop holds now, per batch.
+    async fn prepare(&self, items: &[WriteItem<StockLevel>]) -> Vec<Result<Prepared>> {
+        self.prepare_stock_batch(items).await
     }
 
-    async fn write_batch(&self, items: &[WriteItem<StockLevel>]) -> Vec<Result<WriteOutcome>> {
-        self.write_stock_batch(items).await
+    async fn apply(
+        &self,
+        items: &[WriteItem<StockLevel>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
+        self.apply_stock_batch(items, prepared).await
     }
 
     fn batch_size(&self) -> usize {
@@ -1191,60 +1506,106 @@ impl Sink<StockLevel> for MagentoShop {
     }
 }
 
-fn unchanged_by_previous<R: PartialEq>(item: &WriteItem<R>) -> Option<WriteOutcome> {
+fn unchanged_by_previous<R: PartialEq>(item: &WriteItem<R>) -> Option<Prepared> {
     match (&item.previous, &item.target_id) {
-        (Some(p), Some(id)) if *p == item.record => Some(WriteOutcome::Unchanged {
-            target_id: id.clone(),
-        }),
+        (Some(p), Some(id)) if *p == item.record => Some(Prepared::unchanged(id.clone())),
         _ => None,
     }
 }
 
 #[async_trait]
 impl Sink<OpenAmount> for MagentoShop {
-    async fn write(&self, item: &WriteItem<OpenAmount>) -> Result<WriteOutcome> {
-        if let Some(o) = unchanged_by_previous(item) {
-            return Ok(o);
+    /// The order and its comments: unchanged when it already carries the note.
+    async fn prepare(&self, items: &[WriteItem<OpenAmount>]) -> Vec<Result<Prepared>> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            if let Some(p) = unchanged_by_previous(item) {
+                out.push(Ok(p));
+                continue;
+            }
+            let r = &item.record;
+            let text = self.open_amount_note(r);
+            out.push(
+                self.prepare_note(
+                    &r.order_number,
+                    &text,
+                    self.cfg.open_amounts.status.as_deref(),
+                    &self.cfg.open_amounts,
+                )
+                .await
+                .map_err(|e| on_record(e, &r.label())),
+            );
         }
-        let r = &item.record;
-        let text = self.open_amount_note(r);
-        self.add_note(
-            &r.order_number,
-            &text,
-            self.cfg.open_amounts.status.as_deref(),
-            &self.cfg.open_amounts,
-        )
-        .await
-        .map_err(|e| on_record(e, &r.label()))
+        out
+    }
+
+    async fn apply(
+        &self,
+        items: &[WriteItem<OpenAmount>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
+        let mut out = Vec::with_capacity(items.len());
+        for (item, p) in items.iter().zip(prepared) {
+            out.push(
+                self.apply_note(p)
+                    .await
+                    .map_err(|e| on_record(e, &item.record.label())),
+            );
+        }
+        out
     }
 }
 
 #[async_trait]
 impl Sink<PaymentStatus> for MagentoShop {
-    async fn write(&self, item: &WriteItem<PaymentStatus>) -> Result<WriteOutcome> {
-        if let Some(o) = unchanged_by_previous(item) {
-            return Ok(o);
-        }
-        let r = &item.record;
-        let label = r.label();
-        if !r.paid {
-            // nothing to report until the invoice is settled
-            let id = self
-                .order_id(&r.order_number)
+    /// Unpaid: nothing to report (unchanged). Paid: the order's comments, as for open amounts.
+    async fn prepare(&self, items: &[WriteItem<PaymentStatus>]) -> Vec<Result<Prepared>> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            if let Some(p) = unchanged_by_previous(item) {
+                out.push(Ok(p));
+                continue;
+            }
+            let r = &item.record;
+            let label = r.label();
+            if !r.paid {
+                // nothing to report until the invoice is settled
+                out.push(
+                    self.order_id(&r.order_number)
+                        .await
+                        .map(|id| Prepared::unchanged(id.to_string()))
+                        .map_err(|e| on_record(e, &label)),
+                );
+                continue;
+            }
+            let text = self.payment_note(r);
+            out.push(
+                self.prepare_note(
+                    &r.order_number,
+                    &text,
+                    self.cfg.payments.status.as_deref(),
+                    &self.cfg.payments,
+                )
                 .await
-                .map_err(|e| on_record(e, &label))?;
-            return Ok(WriteOutcome::Unchanged {
-                target_id: id.to_string(),
-            });
+                .map_err(|e| on_record(e, &label)),
+            );
         }
-        let text = self.payment_note(r);
-        self.add_note(
-            &r.order_number,
-            &text,
-            self.cfg.payments.status.as_deref(),
-            &self.cfg.payments,
-        )
-        .await
-        .map_err(|e| on_record(e, &label))
+        out
+    }
+
+    async fn apply(
+        &self,
+        items: &[WriteItem<PaymentStatus>],
+        prepared: &[Prepared],
+    ) -> Vec<Result<WriteOutcome>> {
+        let mut out = Vec::with_capacity(items.len());
+        for (item, p) in items.iter().zip(prepared) {
+            out.push(
+                self.apply_note(p)
+                    .await
+                    .map_err(|e| on_record(e, &item.record.label())),
+            );
+        }
+        out
     }
 }

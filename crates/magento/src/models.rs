@@ -352,6 +352,43 @@ pub struct StockItem {
     /// Stock item id.
     #[serde(deserialize_with = "de_id")]
     pub item_id: u64,
+    /// Quantity.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub qty: Option<Decimal>,
+    /// In stock.
+    #[serde(default, deserialize_with = "de_opt_flag")]
+    pub is_in_stock: Option<bool>,
+}
+
+/// One MSI source item as `GET /V1/inventory/source-items` returns it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireSourceItem {
+    /// SKU.
+    pub sku: String,
+    /// Source code.
+    #[serde(default)]
+    pub source_code: String,
+    /// Quantity.
+    #[serde(default, deserialize_with = "de_opt_decimal")]
+    pub quantity: Option<Decimal>,
+    /// 1 in stock, 0 out of stock.
+    #[serde(default, deserialize_with = "de_opt_id")]
+    pub status: Option<u64>,
+}
+
+fn de_opt_flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(
+        Option::<serde_json::Value>::deserialize(d)?.and_then(|v| match v {
+            serde_json::Value::Bool(b) => Some(b),
+            serde_json::Value::Number(n) => n.as_u64().map(|n| n != 0),
+            serde_json::Value::String(s) => match s.as_str() {
+                "1" | "true" => Some(true),
+                "0" | "false" | "" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }),
+    )
 }
 
 /// The body of `PUT /V1/products/{sku}/stockItems/{itemId}`.

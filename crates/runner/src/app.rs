@@ -283,16 +283,28 @@ impl ProgressUi {
     }
 }
 
+/// Which records a report lists (see [`RunOptions::record_limit`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Listing {
+    /// At most this many per flow.
+    pub limit: usize,
+    /// Also the unchanged ones.
+    pub unchanged: bool,
+}
+
 /// Runs (or plans) the selected flows of the selected pairs, one pair after the other.
 pub async fn run_pairs(
     g: &Global,
     mode: Mode,
     full: bool,
     progress: Option<&Arc<ProgressUi>>,
+    listing: Listing,
 ) -> Result<Vec<RunReport>, Failure> {
     let opts = RunOptions {
         mode,
         progress: progress.map(|p| p.callback()),
+        record_limit: listing.limit,
+        list_unchanged: listing.unchanged,
         ..Default::default()
     };
     let reports = koppel_runtime::run::run_pairs(&g.selection(), full, &opts).await;
@@ -303,7 +315,11 @@ pub async fn run_pairs(
 }
 
 async fn plan(g: &Global, args: &PlanArgs) -> CmdResult {
-    let reports = run_pairs(g, Mode::Plan, args.full, None).await?;
+    let listing = Listing {
+        limit: args.limit,
+        unchanged: args.all,
+    };
+    let reports = run_pairs(g, Mode::Plan, args.full, None, listing).await?;
     if args.json {
         println!(
             "{}",
@@ -317,7 +333,11 @@ async fn plan(g: &Global, args: &PlanArgs) -> CmdResult {
 
 async fn run(g: &Global, args: &RunArgs) -> CmdResult {
     let ui = ProgressUi::new(!args.json);
-    let reports = run_pairs(g, Mode::Run, args.full, Some(&ui)).await?;
+    let listing = Listing {
+        limit: args.limit,
+        unchanged: args.all,
+    };
+    let reports = run_pairs(g, Mode::Run, args.full, Some(&ui), listing).await?;
     if args.json {
         println!(
             "{}",

@@ -121,6 +121,10 @@ pub struct PlanArgs {
     /// Also list unchanged records.
     #[arg(long)]
     pub all: bool,
+    /// List at most this many records per flow (the rest is counted: "... and N more"), so a
+    /// plan of any size fits in memory.
+    #[arg(long, default_value_t = koppel_core::engine::DEFAULT_RECORD_LIMIT)]
+    pub limit: usize,
 }
 
 /// `koppel run`.
@@ -129,9 +133,16 @@ pub struct RunArgs {
     /// Ignore stored cursors this once: read everything (unchanged records cost no write).
     #[arg(long)]
     pub full: bool,
-    /// Print the run reports as JSON instead of the summary table.
+    /// Print the run reports as JSON instead of the summary table (with what happened to
+    /// each record, up to --limit per flow).
     #[arg(long)]
     pub json: bool,
+    /// In --json: list at most this many records per flow.
+    #[arg(long, default_value_t = koppel_core::engine::DEFAULT_RECORD_LIMIT)]
+    pub limit: usize,
+    /// In --json: also list unchanged records.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `koppel status`.

@@ -122,7 +122,7 @@ async fn demo_one(args: &DemoArgs, shop: &'static str) -> CmdResult {
             f.quarantined
         );
         for c in f
-            .plan
+            .records
             .iter()
             .filter(|c| c.action != koppel_core::engine::ChangeAction::Unchanged)
             .take(2)

@@ -322,8 +322,15 @@ fn flow_plan(pair: &str, f: &FlowReport, all: bool, out: &mut String) {
             let _ = writeln!(out, "  -> {hint}");
         }
     }
-    for c in &f.plan {
+    for c in &f.records {
         out.push_str(&change_line(c, all));
+    }
+    if f.records_omitted > 0 {
+        let _ = writeln!(
+            out,
+            "  ... and {} more (not listed; raise --limit to see them)",
+            f.records_omitted
+        );
     }
 }
 

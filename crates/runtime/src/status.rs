@@ -192,9 +192,36 @@ pub fn text(r: &StatusReport, tz: Tz) -> String {
             let _ = writeln!(out, "{}/{}: last error: {err}", f.pair, f.flow);
         }
     }
-    if !r.quarantine.is_empty() {
-        let _ = writeln!(out, "\nquarantine ({}):", r.quarantine.len());
-        for q in r.quarantine.iter().take(50) {
+    let changed: Vec<&QuarantineEntry> = r
+        .quarantine
+        .iter()
+        .filter(|q| is_changed_after_export(q))
+        .collect();
+    if !changed.is_empty() {
+        let _ = writeln!(out, "\nchanged after export ({}):", changed.len());
+        for q in changed.iter().take(50) {
+            let _ = writeln!(out, "  {}/{} {}: {}", q.pair, q.flow, q.label, q.reason);
+        }
+        if changed.len() > 50 {
+            let _ = writeln!(
+                out,
+                "  ... and {} more (`koppel status --json`)",
+                changed.len() - 50
+            );
+        }
+        out.push_str(
+            "correct these in SnelStart by hand (they are released once SnelStart matches), or set \
+             orders.changed_after_export = \"update\" and `koppel retry`.\n",
+        );
+    }
+    let parked: Vec<&QuarantineEntry> = r
+        .quarantine
+        .iter()
+        .filter(|q| !is_changed_after_export(q))
+        .collect();
+    if !parked.is_empty() {
+        let _ = writeln!(out, "\nquarantine ({}):", parked.len());
+        for q in parked.iter().take(50) {
             let _ = writeln!(
                 out,
                 "  {}/{} {}: {}{} (tried {}x, next {})",
@@ -207,11 +234,11 @@ pub fn text(r: &StatusReport, tz: Tz) -> String {
                 local(q.next_attempt, tz)
             );
         }
-        if r.quarantine.len() > 50 {
+        if parked.len() > 50 {
             let _ = writeln!(
                 out,
                 "  ... and {} more (`koppel status --json`)",
-                r.quarantine.len() - 50
+                parked.len() - 50
             );
         }
         out.push_str("retry now with `koppel retry` (or `koppel retry --key KEY`).\n");
@@ -375,6 +402,27 @@ pub fn html(r: &StatusReport, tz: Tz) -> String {
             let _ = write!(out, "<h2>Failures</h2><ul>{}</ul>", errors.join(""));
         }
     }
+    let changed: Vec<&QuarantineEntry> = r
+        .quarantine
+        .iter()
+        .filter(|q| is_changed_after_export(q))
+        .collect();
+    if !changed.is_empty() {
+        let _ = write!(out, "<h2>Changed after export ({})</h2>", changed.len());
+        out.push_str("<table><tr><th>pair</th><th>flow</th><th>record</th><th>what differs</th><th>first seen</th></tr>");
+        for q in &changed {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&q.pair),
+                esc(q.flow.as_str()),
+                esc(&q.label),
+                esc(&q.reason),
+                esc(&local(q.first_at, tz))
+            );
+        }
+        out.push_str("</table><p class=\"muted\">Correct these in SnelStart by hand (released once SnelStart matches), or set <code>orders.changed_after_export = \"update\"</code>.</p>");
+    }
     let _ = write!(out, "<h2>Quarantine ({})</h2>", r.quarantine.len());
     if r.quarantine.is_empty() {
         out.push_str("<p class=\"muted\">Empty.</p>");
@@ -397,4 +445,9 @@ pub fn html(r: &StatusReport, tz: Tz) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// Whether a parked record is an order that changed after export (not a failed write).
+fn is_changed_after_export(q: &QuarantineEntry) -> bool {
+    q.error_class == koppel_core::connector::CHANGED_AFTER_EXPORT
 }

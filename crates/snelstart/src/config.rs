@@ -301,12 +301,22 @@ pub struct OrdersConfig {
     /// The order's `omschrijving`; `{number}` is replaced by the shop order number.
     #[serde(default = "default_description")]
     pub description: String,
-    /// Look the order up by `orderreferentie` inside the sink before creating it (one extra GET
-    /// per order). Off by default: koppel's engine already looks up every order it is about to
-    /// create (and every write whose outcome is unknown) through the same lookup, so this only
-    /// matters when the connector is used without the engine.
+    /// No longer has an effect (kept so older configs still load): every order without a
+    /// binding is looked up by `orderreferentie` before it is created, in `plan` and `run`
+    /// alike, as part of the sink's read-only prepare step.
     #[serde(default)]
     pub lookup_before_create: bool,
+    /// What to do with a shop order that was exported to SnelStart before and changed in the
+    /// shop since (cancelled, refunded, lines or address edited). Either way koppel reads the
+    /// verkooporder as SnelStart holds it now, compares it with the changed shop order and never
+    /// creates a second one. `report` (default): report it as "changed after export" with the
+    /// fields that differ (SnelStart's value -> the shop's), in the run summary, `koppel status`
+    /// and the status page; it is parked like a quarantined record and checked again on retry,
+    /// so once the order is corrected in SnelStart by hand it is released. `update`: replace
+    /// the verkooporder (`PUT /verkooporders/{id}`) while it has no invoice; an invoiced order
+    /// is reported as with `report`.
+    #[serde(default)]
+    pub changed_after_export: ChangedAfterExport,
     /// When the API refuses `$filter=Orderreferentie eq '…'`, the lookup pages through orders
     /// changed since this many days before the shop order's date and compares.
     #[serde(default = "default_fallback_days")]
@@ -324,6 +334,7 @@ impl Default for OrdersConfig {
             vat_mismatch: VatMismatch::default(),
             description: default_description(),
             lookup_before_create: false,
+            changed_after_export: ChangedAfterExport::default(),
             lookup_fallback_days: default_fallback_days(),
         }
     }
@@ -367,6 +378,18 @@ impl ProcesStatus {
             ProcesStatus::Factuur => "Factuur",
         }
     }
+}
+
+/// What happens to a shop order that changed after it was exported
+/// ([`OrdersConfig::changed_after_export`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangedAfterExport {
+    /// Report the fields that differ; the owner corrects SnelStart by hand.
+    #[default]
+    Report,
+    /// Update the verkooporder in SnelStart while it has no invoice.
+    Update,
 }
 
 /// What a VAT mismatch does.

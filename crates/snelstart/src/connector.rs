@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use koppel_core::connector::{Prepared, CHANGED_AFTER_EXPORT};
 use koppel_core::http::{Safety, StatsSnapshot};
 use koppel_core::{
     CheckReport, Connector, Customer, Dependency, Endpoints, Error, OpenAmount, Order, Page, PaymentStatus,
@@ -15,7 +16,7 @@ use koppel_core::{
 use serde_json::Value;
 
 use crate::client::{Query, SnelStartClient};
-use crate::config::{Config, GuestPolicy, MatchKey, StockKind};
+use crate::config::{ChangedAfterExport, Config, GuestPolicy, MatchKey, StockKind};
 use crate::mapping::{self, LineArticle, OrderInputs, RefData};
 use crate::models::{
     Artikel, BtwTarief, CompanyInfo, Land, Omzetgroep, Relatie, Verkoopfactuur, Verkooporder,
@@ -704,27 +705,6 @@ impl Inner {
         Ok(id)
     }
 
-    async fn update_relatie(
-        &self,
-        id: &str,
-        existing: &Value,
-        desired: &crate::models::RelatieWrite,
-    ) -> Result<WriteOutcome> {
-        match mapping::merge_relatie(existing, desired) {
-            None => Ok(WriteOutcome::Unchanged {
-                target_id: id.to_owned(),
-            }),
-            Some(body) => {
-                self.client
-                    .put(&format!("/relaties/{id}"), "/relaties/{id}", &body)
-                    .await?;
-                Ok(WriteOutcome::Updated {
-                    target_id: id.to_owned(),
-                })
-            }
-        }
-    }
-
     // --- orders ----------------------------------------------------------------------------
 
     /// Finds a verkooporder by `orderreferentie`: with `$filter`, or, when SnelStart refuses
@@ -855,41 +835,124 @@ impl Source<PaymentStatus> for Inner {
     }
 }
 
-#[async_trait]
-impl Sink<Customer> for Inner {
-    async fn write(&self, item: &WriteItem<Customer>) -> Result<WriteOutcome> {
+/// What a customer's prepare decided to send.
+enum RelatieOp {
+    /// `POST /relaties` of a new relatie.
+    Post(crate::models::RelatieWrite),
+    /// `PUT /relaties/{id}` of the merged relatie.
+    Put { id: String, body: Value },
+}
+
+/// Create / update (with SnelStart's current value -> the new one) / unchanged for a relatie
+/// as SnelStart holds it.
+fn relatie_verdict(id: &str, existing: &Value, desired: &crate::models::RelatieWrite) -> Prepared {
+    match mapping::merge_relatie(existing, desired) {
+        None => Prepared::unchanged(id),
+        Some(body) => {
+            let changes = koppel_core::engine::diff_json(existing, &body)
+                .into_iter()
+                .filter(|c| !c.after.is_null())
+                .collect();
+            Prepared::update(id, changes).with_carry(RelatieOp::Put {
+                id: id.to_owned(),
+                body,
+            })
+        }
+    }
+}
+
+impl Inner {
+    /// The read-only half of a customer write: the relatie bound, or matched by the configured
+    /// keys, compared with what koppel would write.
+    async fn prepare_customer(&self, item: &WriteItem<Customer>) -> Result<Prepared> {
         let c = &item.record;
         if c.is_guest && self.config.customers.guests == GuestPolicy::Collective {
             let id = self.collective_relatie().await?;
-            return Ok(WriteOutcome::Unchanged { target_id: id });
+            return Ok(Prepared::unchanged(id));
         }
         let refs = self.refdata().await?;
         let desired = mapping::customer_to_relatie(c, &refs).map_err(Error::Rejected)?;
         if let Some(id) = &item.target_id {
             match self.relatie_json(id).await? {
-                Some(existing) => return self.update_relatie(id, &existing, &desired).await,
+                Some(existing) => return Ok(relatie_verdict(id, &existing, &desired)),
                 None => {
                     tracing::info!(customer = %c.label(), relatie = %id, "bound relatie no longer exists; matching again")
                 }
             }
         }
         if let Some((id, existing)) = self.match_relatie(c).await? {
-            return self.update_relatie(&id, &existing, &desired).await;
+            return Ok(relatie_verdict(&id, &existing, &desired));
         }
-        let created = self
-            .client
-            .post("/relaties", &desired, Safety::NonIdempotent)
-            .await
-            .map_err(|e| with_record(e, &c.label()))?;
-        match created.as_ref().and_then(|v| v.get("id")).and_then(Value::as_str) {
-            Some(id) => Ok(WriteOutcome::Created { target_id: id.to_owned() }),
-            None => match self.match_relatie(c).await? {
-                Some((id, _)) => Ok(WriteOutcome::Created { target_id: id }),
-                None => Err(Error::Uncertain {
-                    message: format!("{}: POST /relaties answered without an id and the relatie cannot be found by its keys", c.label()),
-                }),
-            },
+        let after = serde_json::to_value(&desired).ok();
+        Ok(Prepared::create(after).with_carry(RelatieOp::Post(desired)))
+    }
+
+    async fn apply_customer(&self, item: &WriteItem<Customer>, prepared: &Prepared) -> Result<WriteOutcome> {
+        let c = &item.record;
+        let fresh;
+        let prepared = match prepared.carried::<RelatieOp>() {
+            Some(_) => prepared,
+            None => {
+                fresh = self.prepare_customer(item).await?;
+                &fresh
+            }
+        };
+        match prepared.carried::<RelatieOp>() {
+            None => Ok(WriteOutcome::Unchanged {
+                target_id: prepared.target_id.clone().unwrap_or_default(),
+            }),
+            Some(RelatieOp::Put { id, body }) => {
+                self.client
+                    .put(&format!("/relaties/{id}"), "/relaties/{id}", body)
+                    .await
+                    .map_err(|e| with_record(e, &c.label()))?;
+                Ok(WriteOutcome::Updated {
+                    target_id: id.clone(),
+                })
+            }
+            Some(RelatieOp::Post(desired)) => {
+                let created = self
+                    .client
+                    .post("/relaties", desired, Safety::NonIdempotent)
+                    .await
+                    .map_err(|e| with_record(e, &c.label()))?;
+                match created.as_ref().and_then(|v| v.get("id")).and_then(Value::as_str) {
+                    Some(id) => Ok(WriteOutcome::Created { target_id: id.to_owned() }),
+                    None => match self.match_relatie(c).await? {
+                        Some((id, _)) => Ok(WriteOutcome::Created { target_id: id }),
+                        None => Err(Error::Uncertain {
+                            message: format!("{}: POST /relaties answered without an id and the relatie cannot be found by its keys", c.label()),
+                        }),
+                    },
+                }
+            }
         }
+    }
+}
+
+#[async_trait]
+impl Sink<Customer> for Inner {
+    /// Per customer: the bound relatie (`GET /relaties/{id}`) or the first matching one (by
+    /// the configured keys), merged with what koppel writes: create, update of the fields that
+    /// differ, or unchanged. Reads only.
+    async fn prepare(&self, items: &[WriteItem<Customer>]) -> Vec<Result<Prepared>> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(
+                self.prepare_customer(item)
+                    .await
+                    .map_err(|e| with_record(e, &item.record.label())),
+            );
+        }
+        out
+    }
+
+    async fn apply(&self, items: &[WriteItem<Customer>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+        let mut out = Vec::with_capacity(items.len());
+        for (item, p) in items.iter().zip(prepared) {
+            out.push(self.apply_customer(item, p).await);
+        }
+        out
     }
 
     async fn lookup(&self, record: &Customer) -> Result<Option<String>> {
@@ -907,18 +970,98 @@ fn with_record(e: Error, label: &str) -> Error {
     }
 }
 
-#[async_trait]
-impl Sink<Order> for Inner {
-    async fn write(&self, item: &WriteItem<Order>) -> Result<WriteOutcome> {
+/// What an order's prepare decided to send.
+enum OrderOp {
+    /// `POST /verkooporders` of a new order.
+    Post(Box<mapping::OrderPlan>),
+    /// `PUT /verkooporders/{id}` replacing an order that has no invoice
+    /// (`orders.changed_after_export = "update"`).
+    Put { id: String, body: Value },
+}
+
+/// `current` reduced to the shape of `shape` (the body koppel would send), so the two compare
+/// field by field: object keys koppel does not send are left out; array elements koppel does not
+/// send stay whole (a line removed in the shop shows as a change). Scalars are normalised:
+/// numbers as decimals, GUIDs in lower case, date-times to the precision koppel sends.
+fn project(current: &Value, shape: &Value) -> Value {
+    match (current, shape) {
+        (Value::Object(c), Value::Object(s)) => Value::Object(
+            s.iter()
+                .map(|(k, sv)| (k.clone(), project(c.get(k).unwrap_or(&Value::Null), sv)))
+                .collect(),
+        ),
+        (Value::Array(c), Value::Array(s)) => Value::Array(
+            c.iter()
+                .enumerate()
+                .map(|(i, cv)| match s.get(i) {
+                    Some(sv) => project(cv, sv),
+                    None => normalise(cv),
+                })
+                .collect(),
+        ),
+        (c, s) => {
+            let c = normalise(c);
+            // SnelStart answers date-times with more precision than koppel sends
+            match (&c, s) {
+                (Value::String(cs), Value::String(ss))
+                    if ss.len() == 19 && cs.len() > 19 && cs.starts_with(ss.as_str()) =>
+                {
+                    Value::String(ss.clone())
+                }
+                _ => c,
+            }
+        }
+    }
+}
+
+fn normalise(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => match n.to_string().parse::<rust_decimal::Decimal>() {
+            Ok(d) => Value::String(d.normalize().to_string()),
+            Err(_) => v.clone(),
+        },
+        Value::String(s) if uuid_like(s) => Value::String(s.to_ascii_lowercase()),
+        Value::String(s) => Value::String(s.trim().to_owned()),
+        Value::Array(a) => Value::Array(a.iter().map(normalise).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), normalise(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36
+        && s.chars().filter(|c| *c == '-').count() == 4
+        && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+}
+
+/// Shop statuses that mean the order no longer stands (Magento `canceled` and `closed`, i.e.
+/// refunded; the other spellings shops use).
+fn cancelled_status(s: &str) -> bool {
+    matches!(
+        s.trim().to_ascii_lowercase().as_str(),
+        "canceled" | "cancelled" | "closed" | "refunded"
+    )
+}
+
+fn describe_changes(changes: &[koppel_core::FieldChange]) -> String {
+    let mut parts: Vec<String> = changes
+        .iter()
+        .take(8)
+        .map(|c| format!("{}: {} -> {}", c.path, c.before, c.after))
+        .collect();
+    if changes.len() > 8 {
+        parts.push(format!("and {} more", changes.len() - 8));
+    }
+    parts.join("; ")
+}
+
+impl Inner {
+    /// Maps an order to the verkooporder body with every check that can reject it: the buyer,
+    /// each line's article (by binding, else by code) and its VAT, the service articles, the
+    /// shop's VAT and totals (in [`mapping::order_to_verkooporder`]). Reads only.
+    async fn map_order(&self, item: &WriteItem<Order>) -> Result<mapping::OrderPlan> {
         let o = &item.record;
         let label = o.label();
-        if let Some(id) = &item.target_id {
-            // SnelStart cannot edit an order that is not a quote (VOR-0015): never re-post.
-            return Ok(WriteOutcome::Unchanged {
-                target_id: id.clone(),
-            });
-        }
-        o.validate()?;
         let relatie_id = item.refs.get("customer").cloned().ok_or_else(|| {
             Error::rejected(
                 &label,
@@ -926,12 +1069,6 @@ impl Sink<Order> for Inner {
                 "the buyer has no relatie in SnelStart (dependency not resolved)",
             )
         })?;
-        if self.config.orders.lookup_before_create {
-            if let Some(id) = self.find_order(o).await? {
-                tracing::info!(order = %label, verkooporder = %id, "already in SnelStart (orderreferentie); not posting again");
-                return Ok(WriteOutcome::Unchanged { target_id: id });
-            }
-        }
         let refs = self.refdata().await?;
         let date = mapping::order_date(o);
         let mut lines = Vec::with_capacity(o.lines.len());
@@ -994,7 +1131,153 @@ impl Sink<Order> for Inner {
             refs: &refs,
             config: cfg,
         };
-        let plan = mapping::order_to_verkooporder(o, &inputs).map_err(Error::Rejected)?;
+        mapping::order_to_verkooporder(o, &inputs).map_err(Error::Rejected)
+    }
+
+    /// The read-only half of an order write. Not exported yet: looked up by orderreferentie
+    /// (exactly once: an order SnelStart already has is bound, never posted again), then mapped
+    /// with every check. Exported before ([`Inner::prepare_exported`]): compared with SnelStart.
+    async fn prepare_order(&self, item: &WriteItem<Order>) -> Result<Prepared> {
+        let o = &item.record;
+        let label = o.label();
+        if let Some(id) = &item.target_id {
+            return self.prepare_exported(item, id).await;
+        }
+        o.validate()?;
+        if let Some(id) = self.find_order(o).await? {
+            tracing::info!(order = %label, verkooporder = %id, "already in SnelStart (orderreferentie); not posting again");
+            return Ok(Prepared::unchanged(id));
+        }
+        let plan = self.map_order(item).await?;
+        Ok(Prepared::create(None).with_carry(OrderOp::Post(Box::new(plan))))
+    }
+
+    /// An order exported before whose shop record changed since (its hash differs from the
+    /// binding's): reads the verkooporder as SnelStart holds it and compares it with what the
+    /// changed order maps to. Equal: unchanged (nothing to do, e.g. only the shop's status
+    /// moved, or the owner already corrected SnelStart). Different: an update when
+    /// `orders.changed_after_export = "update"` and SnelStart has not invoiced it; otherwise a
+    /// rejection with code [`CHANGED_AFTER_EXPORT`] naming the fields (SnelStart -> shop).
+    /// Never a create.
+    async fn prepare_exported(&self, item: &WriteItem<Order>, id: &str) -> Result<Prepared> {
+        let o = &item.record;
+        let label = o.label();
+        let changed = |detail: String, changes: &[koppel_core::FieldChange]| {
+            let mut r = Rejection::new(
+                &label,
+                changes.first().map(|c| c.path.as_str()),
+                format!(
+                    "changed after export to SnelStart (verkooporder {id}): {detail}{}",
+                    if changes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", describe_changes(changes))
+                    }
+                ),
+            );
+            r.code = Some(CHANGED_AFTER_EXPORT.to_owned());
+            Error::Rejected(r)
+        };
+        let current: Value = match self
+            .client
+            .get(&format!("/verkooporders/{id}"), "/verkooporders/{id}")
+            .await
+        {
+            Ok(v) => v,
+            Err(Error::NotFound { .. }) => {
+                return Err(changed(
+                    "the verkooporder no longer exists in SnelStart; koppel does not create it again".into(),
+                    &[],
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        let shop_changes = match &item.previous {
+            Some(prev) => koppel_core::engine::diff_json(
+                &koppel_core::engine::record_json(prev)?,
+                &koppel_core::engine::record_json(o)?,
+            ),
+            None => Vec::new(),
+        };
+        let plan = match self.map_order(item).await {
+            Ok(p) => p,
+            Err(Error::Rejected(r)) => {
+                return Err(changed(
+                    format!(
+                        "the changed order cannot be mapped ({}); correct SnelStart by hand",
+                        r.message
+                    ),
+                    &shop_changes,
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        let body = serde_json::to_value(&plan.body)
+            .map_err(|e| Error::internal(format!("cannot encode the verkooporder: {e}")))?;
+        let changes = koppel_core::engine::diff_json(&project(&current, &body), &normalise(&body));
+        if changes.is_empty() {
+            // a cancellation or refund leaves the verkooporder's fields as they were, but
+            // SnelStart still books an order the shop no longer has: the owner must know
+            let status = shop_changes.iter().find(|c| c.path == "status");
+            if let Some(c) = status.filter(|c| c.after.as_str().is_some_and(cancelled_status)) {
+                return Err(changed(
+                    format!(
+                        "the shop's order is now {} (was {}); cancel or credit it in SnelStart by hand",
+                        c.after, c.before
+                    ),
+                    &shop_changes,
+                ));
+            }
+            return Ok(Prepared::unchanged(id));
+        }
+        let invoiced = current.get("verkoopfactuur").is_some_and(|f| !f.is_null());
+        match self.config.orders.changed_after_export {
+            ChangedAfterExport::Update if !invoiced => {
+                Ok(Prepared::update(id, changes).with_carry(OrderOp::Put {
+                    id: id.to_owned(),
+                    body,
+                }))
+            }
+            ChangedAfterExport::Update => Err(changed(
+                "SnelStart has invoiced it, so it cannot be updated; correct it in SnelStart by hand".into(),
+                &changes,
+            )),
+            ChangedAfterExport::Report => Err(changed(
+                "correct it in SnelStart by hand (or set orders.changed_after_export = \"update\")".into(),
+                &changes,
+            )),
+        }
+    }
+
+    async fn apply_order(&self, item: &WriteItem<Order>, prepared: &Prepared) -> Result<WriteOutcome> {
+        let o = &item.record;
+        let label = o.label();
+        let fresh;
+        let prepared = match prepared.carried::<OrderOp>() {
+            Some(_) => prepared,
+            None => {
+                fresh = self.prepare_order(item).await?;
+                &fresh
+            }
+        };
+        let plan = match prepared.carried::<OrderOp>() {
+            None => {
+                return Ok(WriteOutcome::Unchanged {
+                    target_id: prepared.target_id.clone().unwrap_or_default(),
+                })
+            }
+            Some(OrderOp::Put { id, body }) => {
+                self.client
+                    .put(&format!("/verkooporders/{id}"), "/verkooporders/{id}", body)
+                    .await
+                    .map_err(|e| with_record(e, &label))?;
+                tracing::info!(order = %label, verkooporder = %id, "changed after export: verkooporder updated");
+                return Ok(WriteOutcome::Updated {
+                    target_id: id.clone(),
+                });
+            }
+            Some(OrderOp::Post(plan)) => plan,
+        };
         for w in &plan.warnings {
             tracing::warn!(order = %label, "{w}");
         }
@@ -1021,6 +1304,32 @@ impl Sink<Order> for Inner {
                 }),
             },
         }
+    }
+}
+
+#[async_trait]
+impl Sink<Order> for Inner {
+    /// Per order: the lookup by orderreferentie (exactly once), the mapping with every check
+    /// (articles, VAT, totals), and for an order exported before the comparison with the
+    /// verkooporder SnelStart holds. Reads only.
+    async fn prepare(&self, items: &[WriteItem<Order>]) -> Vec<Result<Prepared>> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(
+                self.prepare_order(item)
+                    .await
+                    .map_err(|e| with_record(e, &item.record.label())),
+            );
+        }
+        out
+    }
+
+    async fn apply(&self, items: &[WriteItem<Order>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
+        let mut out = Vec::with_capacity(items.len());
+        for (item, p) in items.iter().zip(prepared) {
+            out.push(self.apply_order(item, p).await);
+        }
+        out
     }
 
     async fn lookup(&self, record: &Order) -> Result<Option<String>> {

@@ -194,7 +194,7 @@ async fn customers_are_matched_or_created() {
 #[tokio::test]
 async fn orders_are_created_exactly_once() {
     let sim = sim(SnelStartOptions::default()).await;
-    // the sink's own lookup-before-create (off by default: the engine does it)
+    // every write looks the order up by orderreferentie first (in the sink's prepare)
     let c = connector(
         &sim,
         json!({ "orders": { "shipping_article": "VERZEND", "discount_article": "KORTING", "lookup_before_create": true } }),
@@ -233,9 +233,9 @@ async fn orders_are_created_exactly_once() {
     assert_eq!(orders_with_reference(&api, "WEB-1001").await.len(), 1);
 
     // a crash between the POST and recording the outcome: the order was stored, the client
-    // saw a 500; the outcome is uncertain, and lookup finds the order. (A second connector
-    // with the default (no lookup inside the sink) and warm caches, so that the POST is the
-    // only request the fault hits.)
+    // saw a 500; the outcome is uncertain, and lookup finds the order. (Prepared before the
+    // fault, on a second connector with warm caches, so that the POST is the only request the
+    // fault hits.)
     let direct = connector(&sim, json!({ "orders": { "shipping_article": "VERZEND" } }));
     let direct_sink = direct.endpoints().order_sink.unwrap();
     direct_sink
@@ -243,13 +243,23 @@ async fn orders_are_created_exactly_once() {
         .await
         .unwrap();
     let order2 = shop_order("WEB-1002", &setup, &[("KP-0001", 3)]);
+    let items = [item(order2.clone(), &setup)];
+    let prepared: Vec<_> = direct_sink
+        .prepare(&items)
+        .await
+        .into_iter()
+        .map(|p| p.unwrap())
+        .collect();
+    assert_eq!(prepared[0].verdict, koppel_core::Verdict::Create);
     sim.control.set_faults(koppel_sandbox::control::Faults {
         error_after_rate: 1.0,
         ..Default::default()
     });
     let e = direct_sink
-        .write(&item(order2.clone(), &setup))
+        .apply(&items, &prepared)
         .await
+        .pop()
+        .unwrap()
         .unwrap_err();
     assert!(matches!(e, Error::Uncertain { .. }), "{e:?}");
     sim.control.set_faults(Default::default());

@@ -398,10 +398,24 @@ async fn order_lookup_falls_back_when_the_filter_is_refused() {
     assert_eq!(sink.lookup(&order()).await.unwrap().as_deref(), Some("o-2"));
     // the refusal is remembered: the second lookup goes straight to the fallback
     assert_eq!(sink.lookup(&order()).await.unwrap().as_deref(), Some("o-2"));
-    // a bound order is never posted again
+    // a bound order is never posted again: written again (the engine does so when the shop
+    // changed it since), it is compared with SnelStart's verkooporder, here gone, and reported
     let mut item = WriteItem::new(order());
     item.target_id = Some("o-2".into());
-    assert_eq!(sink.write(&item).await.unwrap().target_id(), "o-2");
+    match sink.write(&item).await {
+        Err(koppel_core::Error::Rejected(r)) => {
+            assert_eq!(
+                r.code.as_deref(),
+                Some(koppel_core::connector::CHANGED_AFTER_EXPORT),
+                "{r}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let received = server.received_requests().await.unwrap_or_default();
+    assert!(received
+        .iter()
+        .all(|r| r.method.as_str() != "POST" || r.url.path().ends_with("/token")));
     // dependencies: the customer and each article
     let deps = sink.dependencies(&order());
     assert_eq!(deps.len(), 2);

@@ -2,18 +2,21 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::diff::{diff_json, record_hash, record_json};
+use super::diff::{record_hash, record_json};
 use super::{
     ChangeAction, FaultPoint, Flow, FlowOptions, FlowReport, FlowStatus, Pair, PlannedChange, Progress,
     RunOptions,
 };
-use crate::connector::{Connector, Dependency, ReadRequest, Routed, Sink, WriteItem, WriteOutcome};
+use crate::connector::{
+    Connector, Dependency, Prepared, ReadRequest, Routed, Sink, Verdict, WriteItem, WriteOutcome,
+    CHANGED_AFTER_EXPORT,
+};
 use crate::error::{Error, Rejection};
 use crate::model::{Customer, Kind, Record};
 use crate::state::{
@@ -57,6 +60,44 @@ pub(crate) struct Ctx<'a> {
     pub now: DateTime<Utc>,
     pub plan: bool,
     pub lease_lost: &'a AtomicBool,
+    /// In a plan: what the run would have bound so far, for the flows after.
+    pub book: &'a PlanBook,
+}
+
+/// In a plan, the bindings the run would have made by now, for the record kinds other flows
+/// depend on (products for stock and orders, customers for orders): natural key -> (target
+/// id, or a placeholder for a record the run would create; source id). A later flow of the
+/// same plan resolves its dependencies against it as the run would against the bindings the
+/// earlier flows stored. Holds two short strings per such record, nothing else.
+#[derive(Default)]
+pub(crate) struct PlanBook {
+    bound: Mutex<HashMap<(Kind, String), Bound>>,
+}
+
+/// A binding as a later flow needs it: (target id, source id).
+type Bound = (String, Option<String>);
+
+impl PlanBook {
+    fn wanted(kind: Kind) -> bool {
+        matches!(kind, Kind::Product | Kind::Customer)
+    }
+
+    fn note(&self, kind: Kind, key: &str, target_id: String, source_id: Option<String>) {
+        if Self::wanted(kind) {
+            self.bound
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert((kind, key.to_owned()), (target_id, source_id));
+        }
+    }
+
+    fn get(&self, kind: Kind, key: &str) -> Option<Bound> {
+        self.bound
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(kind, key.to_owned()))
+            .cloned()
+    }
 }
 
 impl Ctx<'_> {
@@ -115,27 +156,35 @@ struct FlowState {
     quarantined: HashSet<String>,
     /// Keys whose earlier write has an unknown outcome that a lookup could not resolve.
     blocked: HashSet<(Kind, String)>,
-    /// Plan mode: customers already planned for creation.
-    planned_customers: HashSet<String>,
 }
 
-/// A record ready to be written.
-struct Prepared<T> {
+/// A record the engine's own checks passed, ready for the sink's prepare.
+struct Staged<T> {
     /// Its sequence number in the ledger of the read (0 outside a read).
     seq: usize,
     key: String,
     label: String,
     json: Value,
     hash: String,
-    op: WriteOp,
     item: WriteItem<T>,
-    before: Option<Value>,
 }
 
-/// What became of one write.
+/// What became of one record of a batch.
 enum ItemOutcome {
-    Written(WriteOutcome),
+    /// Plan: what the sink's prepare decided.
+    Planned(Prepared),
+    /// Run: what the write did, with the changes prepare found.
+    Written(WriteOutcome, Vec<crate::connector::FieldChange>),
+    /// Quarantined (or, for a dependency, failed): the report line.
     Failed { line: String },
+}
+
+/// One record's line in the report.
+struct Entry {
+    seq: usize,
+    key: String,
+    label: String,
+    outcome: ItemOutcome,
 }
 
 struct Failure {
@@ -149,7 +198,11 @@ impl Failure {
     fn from_error(e: &Error) -> Self {
         match e {
             Error::Rejected(r) => Failure {
-                class: e.class().into(),
+                class: if r.code.as_deref() == Some(CHANGED_AFTER_EXPORT) {
+                    CHANGED_AFTER_EXPORT.into()
+                } else {
+                    e.class().into()
+                },
                 field: r.field.clone(),
                 code: r.code.clone(),
                 message: r.message.clone(),
@@ -254,11 +307,24 @@ async fn park(
 }
 
 impl FlowState {
+    /// Lists one record in the report, within the limit.
+    fn list(&mut self, ctx: &Ctx<'_>, change: PlannedChange) {
+        if change.action == ChangeAction::Unchanged && !ctx.ropts.list_unchanged {
+            return;
+        }
+        if self.report.records.len() < ctx.ropts.record_limit {
+            self.report.records.push(change);
+        } else {
+            self.report.records_omitted += 1;
+        }
+    }
+
     fn quarantine_line(&mut self, ctx: &Ctx<'_>, key: &str, label: &str, line: String) {
         self.report.quarantined += 1;
         self.quarantined.insert(key.to_owned());
-        if ctx.plan {
-            self.report.plan.push(PlannedChange {
+        self.list(
+            ctx,
+            PlannedChange {
                 flow: ctx.flow,
                 kind: ctx.flow.kind(),
                 key: key.to_owned(),
@@ -268,9 +334,11 @@ impl FlowState {
                 changes: Vec::new(),
                 after: None,
                 reason: Some(line.clone()),
-            });
+            },
+        );
+        if self.report.errors.len() < ctx.ropts.record_limit {
+            self.report.errors.push(line);
         }
-        self.report.errors.push(line);
     }
 
     fn progress(&self, ctx: &Ctx<'_>, done: bool) {
@@ -296,7 +364,6 @@ pub(crate) async fn run_flow<R: Routed>(ctx: &Ctx<'_>, scope: Scope<'_>) -> Stop
         report: FlowReport::new(ctx.flow),
         quarantined: HashSet::new(),
         blocked: HashSet::new(),
-        planned_customers: HashSet::new(),
     };
     match flow_inner::<R>(ctx, scope, &mut st).await {
         Ok(()) => {}
@@ -455,8 +522,8 @@ async fn flow_inner<R: Routed>(ctx: &Ctx<'_>, scope: Scope<'_>, st: &mut FlowSta
             }
             Err(fault) => return Err(fault),
         };
-        // Full batches now; the rest at the end (a plan writes nothing: every page at once).
-        flush::<R>(ctx, st, sink.as_ref(), &mut buf, last || ctx.plan).await?;
+        // Full batches now; the rest at the end (a plan batches the same way, and only prepares).
+        flush::<R>(ctx, st, sink.as_ref(), &mut buf, last).await?;
         st.progress(ctx, false);
         // Cancelled: what is still buffered is not written; the checkpoint stops before it.
         if !staged || (last && !buf.ledger.all_done()) || (!last && ctx.cancelled()) {
@@ -615,9 +682,9 @@ impl Ledger {
     }
 }
 
-/// Prepared records waiting to be written, oldest first, and the ledger of the read.
+/// Staged records waiting for the sink, oldest first, and the ledger of the read.
 struct Buffer<R> {
-    items: Vec<Prepared<R>>,
+    items: Vec<Staged<R>>,
     ledger: Ledger,
 }
 
@@ -728,10 +795,10 @@ async fn process<R: Routed>(
     flush::<R>(ctx, st, sink, &mut buf, true).await
 }
 
-/// Validates, compares and resolves dependencies of `records` (in read order, keys unique) and
-/// adds the ones to write to the buffer; a buffered older version of the same key is dropped
-/// (the newest is compared and written, never both). Before a create the sink cannot
-/// deduplicate, looks the record up. Returns false when a cancel stopped it before the end.
+/// Validates, compares with the bindings and resolves dependencies of `records` (in read
+/// order, keys unique) and adds the ones for the sink to the buffer; a buffered older version
+/// of the same key is dropped (the newest is compared and written, never both). Returns false
+/// when a cancel stopped it before the end. The same in a plan and a run.
 async fn stage<R: Routed>(
     ctx: &Ctx<'_>,
     st: &mut FlowState,
@@ -739,9 +806,9 @@ async fn stage<R: Routed>(
     buf: &mut Buffer<R>,
     records: Vec<R>,
 ) -> StopResult<bool> {
-    let mut ready: Vec<Prepared<R>> = Vec::new();
     for record in records {
         if ctx.cancelled() {
+            buf.ledger.settle();
             return Ok(false);
         }
         let key = record.key();
@@ -751,163 +818,27 @@ async fn stage<R: Routed>(
         }
         let modified = record.modified();
         let seq = buf.ledger.waiting(modified);
-        match prepare(ctx, st, sink, seq, record).await? {
-            Some(p) => ready.push(p),
+        match check::<R>(ctx, st, sink, seq, record).await? {
+            Some(p) => buf.items.push(p),
             None => {
                 buf.ledger.done(seq);
                 buf.ledger.settle();
             }
         }
     }
-    if ctx.plan {
-        buf.items.extend(ready);
-        return Ok(true);
-    }
-    // Exactly once: before creating what the target cannot deduplicate, look it up.
-    for mut p in ready {
-        if p.op == WriteOp::Create && sink.needs_exactly_once() {
-            match sink.lookup(&p.item.record).await {
-                Ok(Some(id)) => {
-                    p.item.target_id = Some(id);
-                    p.op = WriteOp::Update;
-                }
-                Ok(None) => {}
-                Err(e) if e.is_connector_fault() => return Err(Stop::Fatal(e)),
-                Err(e) => {
-                    let f = Failure::from_error(&e);
-                    let line = park(ctx, R::KIND, &p.key, &p.label, Some(&p.json), &f).await?;
-                    st.quarantine_line(ctx, &p.key, &p.label, line);
-                    buf.ledger.done(p.seq);
-                    continue;
-                }
-            }
-        }
-        buf.items.push(p);
-    }
     buf.ledger.settle();
     Ok(true)
 }
 
-/// Writes the buffered records, oldest first: all of them, or (`all` false) only as many
-/// full batches as there are, the rest waiting for the next page. Batches run with bounded
-/// concurrency; none is started once the run is cancelled (those records stay not done). In
-/// a plan, records what would be written instead.
-async fn flush<R: Routed>(
-    ctx: &Ctx<'_>,
-    st: &mut FlowState,
-    sink: &dyn Sink<R>,
-    buf: &mut Buffer<R>,
-    all: bool,
-) -> StopResult<()> {
-    if ctx.plan {
-        for p in buf.items.drain(..) {
-            buf.ledger.done(p.seq);
-            let (action, changes, after) = match (&p.op, &p.before) {
-                (WriteOp::Update, Some(before)) => {
-                    st.report.updated += 1;
-                    (ChangeAction::Update, diff_json(before, &p.json), None)
-                }
-                _ => {
-                    st.report.created += 1;
-                    (ChangeAction::Create, Vec::new(), Some(p.json.clone()))
-                }
-            };
-            st.report.plan.push(PlannedChange {
-                flow: ctx.flow,
-                kind: R::KIND,
-                key: p.key,
-                label: p.label,
-                action,
-                target_id: p.item.target_id,
-                changes,
-                after,
-                reason: None,
-            });
-        }
-        buf.ledger.settle();
-        return Ok(());
-    }
-
-    let size = sink.batch_size().max(1);
-    let n = if all {
-        buf.items.len()
-    } else {
-        buf.items.len() - buf.items.len() % size
-    };
-    if n == 0 {
-        return Ok(());
-    }
-    let mut batches: Vec<Vec<Prepared<R>>> = Vec::new();
-    let mut it = buf.items.drain(..n).peekable();
-    while it.peek().is_some() {
-        batches.push(it.by_ref().take(size).collect());
-    }
-    drop(it);
-    let concurrency = ctx.fopts.concurrency.max(1);
-    // Set when a batch reports an error that stops the flow: launch no further batches.
-    let halted = AtomicBool::new(false);
-    let mut stream = futures::stream::iter(
-        batches
-            .into_iter()
-            .take_while(|_| !ctx.cancelled() && !halted.load(Ordering::SeqCst))
-            .map(|batch| write_batch::<R>(ctx, sink, batch, true)),
-    )
-    .buffered(concurrency);
-    let mut fatal: Option<Error> = None;
-    while let Some(res) = stream.next().await {
-        match res {
-            Err(Stop::Fault(p)) => return Err(Stop::Fault(p)),
-            Err(Stop::Fatal(e)) => {
-                halted.store(true, Ordering::SeqCst);
-                fatal.get_or_insert(e);
-            }
-            Ok((results, batch_fatal)) => {
-                for (seq, key, outcome) in results {
-                    buf.ledger.done(seq);
-                    apply(st, &key, outcome);
-                }
-                if let Some(e) = batch_fatal {
-                    halted.store(true, Ordering::SeqCst);
-                    fatal.get_or_insert(e);
-                }
-            }
-        }
-    }
-    buf.ledger.settle();
-    match fatal {
-        Some(e) => Err(Stop::Fatal(e)),
-        None => Ok(()),
-    }
-}
-
-fn apply(st: &mut FlowState, key: &str, outcome: ItemOutcome) {
-    match outcome {
-        ItemOutcome::Written(w) => {
-            match w {
-                WriteOutcome::Created { .. } => st.report.created += 1,
-                WriteOutcome::Updated { .. } => st.report.updated += 1,
-                WriteOutcome::Unchanged { .. } => st.report.unchanged += 1,
-            }
-            if st.quarantined.remove(key) {
-                st.report.released += 1;
-            }
-        }
-        ItemOutcome::Failed { line, .. } => {
-            st.report.quarantined += 1;
-            st.quarantined.insert(key.to_owned());
-            st.report.errors.push(line);
-        }
-    }
-}
-
-/// Checks one record; `None` when it is done without a write (unchanged or quarantined).
-async fn prepare<R: Routed>(
+/// The engine's own checks of one record; `None` when it is done without the sink
+/// (unchanged by its binding, or quarantined).
+async fn check<R: Routed>(
     ctx: &Ctx<'_>,
     st: &mut FlowState,
     sink: &dyn Sink<R>,
     seq: usize,
     record: R,
-) -> StopResult<Option<Prepared<R>>> {
+) -> StopResult<Option<Staged<R>>> {
     let key = record.key();
     let label = record.label();
     let json = record_json(&record)?;
@@ -931,8 +862,9 @@ async fn prepare<R: Routed>(
     let binding = super::succession::binding_or_predecessor(ctx.store, &ctx.pair.name, &record, &key).await?;
     if let Some(reason) = super::succession::skip_reason(&record, binding.as_ref()) {
         st.report.skipped += 1;
-        if ctx.plan {
-            st.report.plan.push(PlannedChange {
+        st.list(
+            ctx,
+            PlannedChange {
                 flow: ctx.flow,
                 kind: R::KIND,
                 key,
@@ -942,8 +874,8 @@ async fn prepare<R: Routed>(
                 changes: Vec::new(),
                 after: None,
                 reason: Some(reason),
-            });
-        }
+            },
+        );
         return Ok(None);
     }
     if let Some(b) = &binding {
@@ -961,7 +893,12 @@ async fn prepare<R: Routed>(
                 st.report.released += 1;
             }
             if ctx.plan {
-                st.report.plan.push(PlannedChange {
+                ctx.book
+                    .note(R::KIND, &key, b.target_id.clone(), b.source_id.clone());
+            }
+            st.list(
+                ctx,
+                PlannedChange {
                     flow: ctx.flow,
                     kind: R::KIND,
                     key,
@@ -971,8 +908,8 @@ async fn prepare<R: Routed>(
                     changes: Vec::new(),
                     after: None,
                     reason: None,
-                });
-            }
+                },
+            );
             return Ok(None);
         }
     }
@@ -997,17 +934,13 @@ async fn prepare<R: Routed>(
                 }
             },
             Dependency::Product(sku) => {
-                if let Some(b) = ctx
-                    .store
-                    .binding(&ctx.pair.name, Kind::Product, sku.as_str())
-                    .await?
-                {
+                if let Some((target_id, source_id)) = bound(ctx, Kind::Product, sku.as_str()).await? {
                     // The products flow writes to the shop: its target ids are shop ids and its
                     // source ids accounting ids.
                     let id = if ctx.flow.from_accounting() {
-                        Some(b.target_id)
+                        Some(target_id)
                     } else {
-                        b.source_id
+                        source_id
                     };
                     if let Some(id) = id {
                         item.refs.insert(format!("sku:{sku}"), id);
@@ -1016,28 +949,32 @@ async fn prepare<R: Routed>(
             }
         }
     }
-    let (op, before) = match binding {
-        Some(b) => {
-            item.target_id = Some(b.target_id);
-            item.previous = serde_json::from_value(b.payload.clone()).ok();
-            (WriteOp::Update, Some(b.payload))
-        }
-        None => (WriteOp::Create, None),
-    };
-    Ok(Some(Prepared {
+    if let Some(b) = binding {
+        item.target_id = Some(b.target_id);
+        item.previous = serde_json::from_value(b.payload).ok();
+    }
+    Ok(Some(Staged {
         seq,
         key,
         label,
         json,
         hash,
-        op,
         item,
-        before,
     }))
 }
 
-/// The target id of an order's buyer: from the customer binding, or created through the
-/// target's customer sink (when allowed). `Ok(Err(reason))` when it cannot be had.
+/// The binding of a dependency (target id, source id): stored, or in a plan, one the run
+/// would have made by now.
+async fn bound(ctx: &Ctx<'_>, kind: Kind, key: &str) -> StopResult<Option<Bound>> {
+    if let Some(b) = ctx.store.binding(&ctx.pair.name, kind, key).await? {
+        return Ok(Some((b.target_id, b.source_id)));
+    }
+    Ok(if ctx.plan { ctx.book.get(kind, key) } else { None })
+}
+
+/// The target id of an order's buyer: from the customer binding, or written through the
+/// target's customer sink (prepare, then apply, as any record; when allowed). In a plan,
+/// prepare only. `Ok(Err(reason))` when it cannot be had.
 async fn resolve_customer(
     ctx: &Ctx<'_>,
     st: &mut FlowState,
@@ -1049,8 +986,8 @@ async fn resolve_customer(
             "{label}: customer dependencies are only supported for flows that write to the accounting side"
         )));
     }
-    if let Some(b) = ctx.store.binding(&ctx.pair.name, Kind::Customer, &c.key).await? {
-        return Ok(Ok(b.target_id));
+    if let Some((id, _)) = bound(ctx, Kind::Customer, &c.key).await? {
+        return Ok(Ok(id));
     }
     if !ctx.fopts.create_customers {
         return Ok(Err(format!(
@@ -1073,87 +1010,330 @@ async fn resolve_customer(
     }
     let json = record_json(c)?;
     let hash = record_hash(&json);
-    if ctx.plan {
-        if st.planned_customers.insert(c.key.clone()) {
-            st.report.dependencies_created += 1;
-            st.report.plan.push(PlannedChange {
-                flow: ctx.flow,
-                kind: Kind::Customer,
-                key: c.key.clone(),
-                label: label.clone(),
-                action: ChangeAction::Create,
-                target_id: None,
-                changes: Vec::new(),
-                after: Some(json),
-                reason: None,
-            });
-        }
-        return Ok(Ok(format!("(new {label})")));
-    }
-    let mut item = WriteItem::new(c.clone());
-    let mut op = WriteOp::Create;
-    if csink.needs_exactly_once() {
-        match csink.lookup(c).await {
-            Ok(Some(id)) => {
-                item.target_id = Some(id);
-                op = WriteOp::Update;
-            }
-            Ok(None) => {}
-            Err(e) if e.is_connector_fault() => return Err(Stop::Fatal(e)),
-            Err(e) => return Ok(Err(format!("{label}: lookup failed: {e}"))),
-        }
-    }
-    let p = Prepared {
+    let staged = Staged {
         seq: 0,
         key: c.key.clone(),
         label: label.clone(),
         json,
         hash,
-        op,
-        item,
-        before: None,
+        item: WriteItem::new(c.clone()),
     };
-    let (mut out, fatal) = write_batch::<Customer>(ctx, csink.as_ref(), vec![p], false).await?;
+    let (mut out, fatal) = process_batch::<Customer>(ctx, csink.as_ref(), vec![staged], false).await?;
     if let Some(e) = fatal {
         return Err(Stop::Fatal(e));
     }
-    match out.pop() {
-        Some((_, _, ItemOutcome::Written(w))) => {
+    let Some(entry) = out.pop() else {
+        return Ok(Err(format!("{label}: the sink returned no result")));
+    };
+    let change = |action: ChangeAction, target_id: Option<String>, changes, after| PlannedChange {
+        flow: ctx.flow,
+        kind: Kind::Customer,
+        key: c.key.clone(),
+        label: label.clone(),
+        action,
+        target_id,
+        changes,
+        after,
+        reason: None,
+    };
+    match entry.outcome {
+        ItemOutcome::Planned(p) => {
+            let id = p.target_id.clone().unwrap_or_else(|| format!("(new {label})"));
+            ctx.book.note(Kind::Customer, &c.key, id.clone(), None);
+            let action = action_of(p.verdict);
+            if p.verdict == Verdict::Create {
+                st.report.dependencies_created += 1;
+            }
+            st.list(ctx, change(action, p.target_id, p.changes, p.after));
+            Ok(Ok(id))
+        }
+        ItemOutcome::Written(w, changes) => {
             if matches!(w, WriteOutcome::Created { .. }) {
                 st.report.dependencies_created += 1;
             }
+            let action = match &w {
+                WriteOutcome::Created { .. } => ChangeAction::Create,
+                WriteOutcome::Updated { .. } => ChangeAction::Update,
+                WriteOutcome::Unchanged { .. } => ChangeAction::Unchanged,
+            };
+            st.list(ctx, change(action, Some(w.target_id().to_owned()), changes, None));
             Ok(Ok(w.target_id().to_owned()))
         }
-        Some((_, _, ItemOutcome::Failed { line, .. })) => {
-            Ok(Err(format!("could not create the customer: {line}")))
-        }
-        None => Ok(Err(format!("{label}: the sink returned no result"))),
+        ItemOutcome::Failed { line } => Ok(Err(format!("could not create the customer: {line}"))),
     }
 }
 
-/// The outcomes of a batch, and the error that stops the flow if one came back.
-type BatchResult = (Vec<(usize, String, ItemOutcome)>, Option<Error>);
+fn action_of(v: Verdict) -> ChangeAction {
+    match v {
+        Verdict::Create => ChangeAction::Create,
+        Verdict::Update => ChangeAction::Update,
+        Verdict::Unchanged => ChangeAction::Unchanged,
+    }
+}
 
-/// Writes one batch: intents, the call, outcomes and bindings. With `park_failures`, a failed
-/// record goes to quarantine; otherwise (a dependency) the caller parks the dependant record.
-async fn write_batch<T: Routed>(
+/// Hands the buffered records to the sink, oldest first, in batches of its size: all of
+/// them, or (`all` false) only as many full batches as there are, the rest waiting for the
+/// next page. Batches run with bounded concurrency; none is started once the run is cancelled
+/// (those records stay not done). The same in a plan, which only prepares.
+async fn flush<R: Routed>(
+    ctx: &Ctx<'_>,
+    st: &mut FlowState,
+    sink: &dyn Sink<R>,
+    buf: &mut Buffer<R>,
+    all: bool,
+) -> StopResult<()> {
+    let size = sink.batch_size().max(1);
+    let n = if all {
+        buf.items.len()
+    } else {
+        buf.items.len() - buf.items.len() % size
+    };
+    if n == 0 {
+        return Ok(());
+    }
+    let mut batches: Vec<Vec<Staged<R>>> = Vec::new();
+    let mut it = buf.items.drain(..n).peekable();
+    while it.peek().is_some() {
+        batches.push(it.by_ref().take(size).collect());
+    }
+    drop(it);
+    let concurrency = ctx.fopts.concurrency.max(1);
+    // Set when a batch reports an error that stops the flow: launch no further batches.
+    let halted = AtomicBool::new(false);
+    let mut stream = futures::stream::iter(
+        batches
+            .into_iter()
+            .take_while(|_| !ctx.cancelled() && !halted.load(Ordering::SeqCst))
+            .map(|batch| process_batch::<R>(ctx, sink, batch, true)),
+    )
+    .buffered(concurrency);
+    let mut fatal: Option<Error> = None;
+    while let Some(res) = stream.next().await {
+        match res {
+            Err(Stop::Fault(p)) => return Err(Stop::Fault(p)),
+            Err(Stop::Fatal(e)) => {
+                halted.store(true, Ordering::SeqCst);
+                fatal.get_or_insert(e);
+            }
+            Ok((results, batch_fatal)) => {
+                for entry in results {
+                    buf.ledger.done(entry.seq);
+                    account::<R>(ctx, st, entry);
+                }
+                if let Some(e) = batch_fatal {
+                    halted.store(true, Ordering::SeqCst);
+                    fatal.get_or_insert(e);
+                }
+            }
+        }
+    }
+    buf.ledger.settle();
+    match fatal {
+        Some(e) => Err(Stop::Fatal(e)),
+        None => Ok(()),
+    }
+}
+
+/// Counts and lists one record's outcome.
+fn account<R: Routed>(ctx: &Ctx<'_>, st: &mut FlowState, entry: Entry) {
+    let Entry {
+        key, label, outcome, ..
+    } = entry;
+    let (action, target_id, changes, after) = match outcome {
+        ItemOutcome::Planned(p) => {
+            let action = action_of(p.verdict);
+            (action, p.target_id, p.changes, p.after)
+        }
+        ItemOutcome::Written(w, changes) => {
+            let action = match &w {
+                WriteOutcome::Created { .. } => ChangeAction::Create,
+                WriteOutcome::Updated { .. } => ChangeAction::Update,
+                WriteOutcome::Unchanged { .. } => ChangeAction::Unchanged,
+            };
+            let changes = if action == ChangeAction::Update {
+                changes
+            } else {
+                Vec::new()
+            };
+            (action, Some(w.target_id().to_owned()), changes, None)
+        }
+        ItemOutcome::Failed { line } => {
+            st.report.quarantined += 1;
+            st.quarantined.insert(key.clone());
+            st.list(
+                ctx,
+                PlannedChange {
+                    flow: ctx.flow,
+                    kind: R::KIND,
+                    key,
+                    label,
+                    action: ChangeAction::Quarantine,
+                    target_id: None,
+                    changes: Vec::new(),
+                    after: None,
+                    reason: Some(line.clone()),
+                },
+            );
+            if st.report.errors.len() < ctx.ropts.record_limit {
+                st.report.errors.push(line);
+            }
+            return;
+        }
+    };
+    match action {
+        ChangeAction::Create => st.report.created += 1,
+        ChangeAction::Update => st.report.updated += 1,
+        _ => st.report.unchanged += 1,
+    }
+    if st.quarantined.remove(&key) {
+        st.report.released += 1;
+    }
+    st.list(
+        ctx,
+        PlannedChange {
+            flow: ctx.flow,
+            kind: R::KIND,
+            key,
+            label,
+            action,
+            target_id,
+            changes,
+            after,
+            reason: None,
+        },
+    );
+}
+
+/// The outcomes of a batch, and the error that stops the flow if one came back.
+type BatchResult = (Vec<Entry>, Option<Error>);
+
+/// One batch through the sink: [`Sink::prepare`] for every record (plan and run alike), then
+/// in a run [`write_batch`] of what prepare decided. With `park_failures`, a failed record
+/// goes to quarantine; otherwise (a dependency) the caller parks the dependant record.
+async fn process_batch<T: Routed>(
     ctx: &Ctx<'_>,
     sink: &dyn Sink<T>,
-    batch: Vec<Prepared<T>>,
+    batch: Vec<Staged<T>>,
     park_failures: bool,
 ) -> StopResult<BatchResult> {
     ctx.check_lease()?;
-    let keys: Vec<String> = batch.iter().map(|p| p.key.clone()).collect();
+    let items: Vec<WriteItem<T>> = batch.iter().map(|p| p.item.clone()).collect();
+    let mut prepared = sink.prepare(&items).await;
+    drop(items);
+    if prepared.len() != batch.len() {
+        let msg = format!(
+            "sink prepared {} results for {} records",
+            prepared.len(),
+            batch.len()
+        );
+        prepared.truncate(batch.len());
+        prepared.resize_with(batch.len(), || Err(Error::protocol(msg.clone())));
+    }
+    let mut out = Vec::with_capacity(batch.len());
+    let mut fatal: Option<Error> = None;
+    let mut ready: Vec<(Staged<T>, Prepared)> = Vec::new();
+    for (p, res) in batch.into_iter().zip(prepared) {
+        match res {
+            Ok(mut prep) => {
+                if prep.verdict == Verdict::Create && prep.after.is_none() {
+                    prep.after = Some(p.json.clone());
+                }
+                if ctx.plan {
+                    let id = prep
+                        .target_id
+                        .clone()
+                        .unwrap_or_else(|| format!("(new {})", p.label));
+                    ctx.book.note(T::KIND, &p.key, id, source_id_of(&p.json));
+                    // the plan keeps no carried state: it is never applied
+                    prep.carry = None;
+                    out.push(Entry {
+                        seq: p.seq,
+                        key: p.key,
+                        label: p.label,
+                        outcome: ItemOutcome::Planned(prep),
+                    });
+                } else {
+                    ready.push((p, prep));
+                }
+            }
+            Err(e) => {
+                if e.is_connector_fault() {
+                    fatal.get_or_insert(e);
+                    continue;
+                }
+                let f = Failure::from_error(&e);
+                let line = if park_failures {
+                    park(ctx, T::KIND, &p.key, &p.label, Some(&p.json), &f).await?
+                } else {
+                    f.line(&p.label)
+                };
+                out.push(Entry {
+                    seq: p.seq,
+                    key: p.key,
+                    label: p.label,
+                    outcome: ItemOutcome::Failed { line },
+                });
+            }
+        }
+    }
+    if !ready.is_empty() {
+        let (written, write_fatal) = write_batch::<T>(ctx, sink, ready, park_failures).await?;
+        out.extend(written);
+        if let Some(e) = write_fatal {
+            fatal.get_or_insert(e);
+        }
+    }
+    Ok((out, fatal))
+}
+
+/// Writes what prepare decided for one batch: binds the unchanged records; journals the
+/// intents of the others, applies them, journals outcomes and bindings. With
+/// `park_failures`, a failed record goes to quarantine.
+async fn write_batch<T: Routed>(
+    ctx: &Ctx<'_>,
+    sink: &dyn Sink<T>,
+    ready: Vec<(Staged<T>, Prepared)>,
+    park_failures: bool,
+) -> StopResult<BatchResult> {
+    ctx.check_lease()?;
+    let mut out = Vec::with_capacity(ready.len());
+    let mut batch: Vec<(Staged<T>, Prepared)> = Vec::with_capacity(ready.len());
+    for (p, prep) in ready {
+        if prep.verdict != Verdict::Unchanged {
+            batch.push((p, prep));
+            continue;
+        }
+        // Unchanged on the target: bind it, so the next run skips it by its hash.
+        let target_id = prep.target_id.clone().unwrap_or_default();
+        let b = binding_for(ctx, T::KIND, &p.key, &target_id, &p.json, &p.hash);
+        ctx.store
+            .complete_write(None, JournalOutcome::Unchanged, &b, &p.label)
+            .await?;
+        out.push(Entry {
+            seq: p.seq,
+            key: p.key,
+            label: p.label,
+            outcome: ItemOutcome::Written(WriteOutcome::Unchanged { target_id }, Vec::new()),
+        });
+    }
+    if batch.is_empty() {
+        return Ok((out, None));
+    }
+    let keys: Vec<String> = batch.iter().map(|(p, _)| p.key.clone()).collect();
     // One durable transaction for the batch's intents, committed before the call.
     let intents: Vec<NewIntent> = batch
         .iter()
-        .map(|p| NewIntent {
+        .map(|(p, prep)| NewIntent {
             run_id: ctx.run_id.to_owned(),
             pair: ctx.pair.name.clone(),
             kind: T::KIND,
             key: p.key.clone(),
-            op: p.op,
-            target_id: p.item.target_id.clone(),
+            op: if prep.verdict == Verdict::Create {
+                WriteOp::Create
+            } else {
+                WriteOp::Update
+            },
+            target_id: prep.target_id.clone(),
             payload: p.json.clone(),
         })
         .collect();
@@ -1167,10 +1347,11 @@ async fn write_batch<T: Routed>(
         .into());
     }
     ctx.fault(FaultPoint::BeforeCall, T::KIND, &keys)?;
-    let items: Vec<WriteItem<T>> = batch.iter().map(|p| p.item.clone()).collect();
-    let mut results = sink.write_batch(&items).await;
+    let items: Vec<WriteItem<T>> = batch.iter().map(|(p, _)| p.item.clone()).collect();
+    let prepared: Vec<Prepared> = batch.iter().map(|(_, prep)| prep.clone()).collect();
+    let mut results = sink.apply(&items, &prepared).await;
+    drop((items, prepared));
     ctx.fault(FaultPoint::AfterCallBeforeOutcome, T::KIND, &keys)?;
-    let mut out = Vec::with_capacity(batch.len());
     // The batch's outcomes and bindings, stored in one transaction before anything is parked.
     let mut done = Vec::with_capacity(batch.len());
     let mut failed = Vec::new();
@@ -1181,9 +1362,10 @@ async fn write_batch<T: Routed>(
             results.len(),
             batch.len()
         );
+        results.truncate(batch.len());
         results.resize_with(batch.len(), || Err(Error::protocol(msg.clone())));
     }
-    for ((p, id), res) in batch.into_iter().zip(ids).zip(results) {
+    for (((p, prep), id), res) in batch.into_iter().zip(ids).zip(results) {
         match res {
             Ok(w) => {
                 let o = match &w {
@@ -1198,7 +1380,12 @@ async fn write_batch<T: Routed>(
                     binding,
                     label: p.label.clone(),
                 });
-                out.push((p.seq, p.key, ItemOutcome::Written(w)));
+                out.push(Entry {
+                    seq: p.seq,
+                    key: p.key,
+                    label: p.label,
+                    outcome: ItemOutcome::Written(w, prep.changes),
+                });
             }
             Err(e) => {
                 let f = Failure::from_error(&e);
@@ -1235,7 +1422,12 @@ async fn write_batch<T: Routed>(
         } else {
             f.line(&p.label)
         };
-        out.push((p.seq, p.key, ItemOutcome::Failed { line }));
+        out.push(Entry {
+            seq: p.seq,
+            key: p.key,
+            label: p.label,
+            outcome: ItemOutcome::Failed { line },
+        });
     }
     ctx.fault(FaultPoint::AfterOutcome, T::KIND, &keys)?;
     Ok((out, fatal))

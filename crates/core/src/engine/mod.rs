@@ -201,6 +201,9 @@ pub type FaultHook = Arc<dyn Fn(FaultPoint, Kind, &[String]) -> bool + Send + Sy
 /// A progress callback.
 pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 
+/// How many records per flow a report lists by default ([`RunOptions::record_limit`]).
+pub const DEFAULT_RECORD_LIMIT: usize = 1000;
+
 /// How to run.
 #[derive(Clone)]
 pub struct RunOptions {
@@ -216,6 +219,12 @@ pub struct RunOptions {
     pub lease_ttl: Duration,
     /// Fault injection for tests; `None` in production.
     pub fault: Option<FaultHook>,
+    /// At most this many records per flow are listed in [`FlowReport::records`] (the rest is
+    /// counted in [`FlowReport::records_omitted`]), so a plan of any size holds bounded
+    /// memory. Default 1000.
+    pub record_limit: usize,
+    /// Also list records found unchanged (they always count in [`FlowReport::unchanged`]).
+    pub list_unchanged: bool,
 }
 
 impl Default for RunOptions {
@@ -226,6 +235,8 @@ impl Default for RunOptions {
             progress: None,
             lease_ttl: Duration::from_secs(120),
             fault: None,
+            record_limit: DEFAULT_RECORD_LIMIT,
+            list_unchanged: false,
         }
     }
 }
@@ -248,6 +259,8 @@ impl std::fmt::Debug for RunOptions {
             .field("progress", &self.progress.is_some())
             .field("lease_ttl", &self.lease_ttl)
             .field("fault", &self.fault.is_some())
+            .field("record_limit", &self.record_limit)
+            .field("list_unchanged", &self.list_unchanged)
             .finish()
     }
 }
@@ -308,7 +321,7 @@ pub struct Requests {
     pub shop: u64,
 }
 
-/// What a planned (or, in a run, done) change is.
+/// What a planned (in a run: done) change to one record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeAction {
@@ -327,7 +340,7 @@ pub enum ChangeAction {
 
 pub use crate::connector::FieldChange;
 
-/// One record in a plan.
+/// One record in a plan (what would happen) or a run (what happened).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedChange {
     /// The flow.
@@ -342,7 +355,7 @@ pub struct PlannedChange {
     pub action: ChangeAction,
     /// The target id, for updates and unchanged records.
     pub target_id: Option<String>,
-    /// For updates: the fields that change.
+    /// For updates: the fields that change, the target's current value -> the new value.
     pub changes: Vec<FieldChange>,
     /// For creates: the record that would be written.
     pub after: Option<serde_json::Value>,
@@ -395,8 +408,12 @@ pub struct FlowReport {
     pub fatal: Option<String>,
     /// The class of `fatal` (`auth`, `config`, `transient`, ...).
     pub fatal_class: Option<String>,
-    /// In a plan: every record and what would happen to it.
-    pub plan: Vec<PlannedChange>,
+    /// Per record, what would happen (plan) or happened (run), in the order decided: up to
+    /// [`RunOptions::record_limit`] records; unchanged ones only with
+    /// [`RunOptions::list_unchanged`]. Not kept in the stored run history.
+    pub records: Vec<PlannedChange>,
+    /// Records not listed in `records` because of the limit.
+    pub records_omitted: u64,
 }
 
 impl FlowReport {
@@ -422,7 +439,8 @@ impl FlowReport {
             errors: Vec::new(),
             fatal: None,
             fatal_class: None,
-            plan: Vec::new(),
+            records: Vec::new(),
+            records_omitted: 0,
         }
     }
 

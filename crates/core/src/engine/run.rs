@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 
-use super::flow::{run_flow, Ctx, Scope, Stop};
+use super::flow::{run_flow, Ctx, PlanBook, Scope, Stop};
 use super::{Engine, Flow, FlowOptions, FlowReport, Mode, Pair, Requests, RunOptions, RunReport};
 use crate::connector::{Connector, Endpoints, Routed};
 use crate::error::{Error, Result};
@@ -208,6 +208,7 @@ impl Engine {
         tracing::info!(pair = %pair.name, run_id = %run_id, mode = ?opts.mode, "run started");
         let mut reports: Vec<FlowReport> = Vec::new();
         let mut outcome: Result<()> = Ok(());
+        let book = PlanBook::default();
         for (flow, fopts) in flows {
             let ctx = Ctx {
                 store: self.store.as_ref(),
@@ -220,6 +221,7 @@ impl Engine {
                 now: started_at,
                 plan,
                 lease_lost: &lease_lost,
+                book: &book,
             };
             let acc0 = pair.accounting.stats();
             let shop0 = pair.shop.stats();
@@ -280,7 +282,12 @@ impl Engine {
                     unchanged: report.unchanged,
                     quarantined: report.quarantined,
                     error: report.fatal.clone(),
-                    report: serde_json::to_value(&report).unwrap_or(serde_json::Value::Null),
+                    // the history keeps counts and errors, not the per-record list
+                    report: serde_json::to_value(FlowReport {
+                        records: Vec::new(),
+                        ..report.clone()
+                    })
+                    .unwrap_or(serde_json::Value::Null),
                 };
                 if let Err(e) = self.store.record_run(&rec).await {
                     outcome = Err(e);

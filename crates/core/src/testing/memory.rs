@@ -10,10 +10,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::connector::{
-    CheckReport, Connector, Dependency, Endpoints, Page, ReadRequest, Routed, Sink, Source, WriteItem,
-    WriteOutcome,
+    CheckReport, Connector, Dependency, Endpoints, Page, Prepared, ReadRequest, Routed, Sink, Source,
+    WriteItem, WriteOutcome,
 };
-use crate::engine::{record_hash, record_json};
+use crate::engine::{diff_json, record_hash, record_json};
 use crate::error::{Error, Rejection, Result};
 use crate::http::StatsSnapshot;
 use crate::model::{Customer, OpenAmount, Order, PaymentStatus, Product, Record, StockLevel};
@@ -270,9 +270,12 @@ impl<R: Record> Source<R> for MemorySource<R> {
 type Validator<R> = Arc<dyn Fn(&WriteItem<R>) -> Result<()> + Send + Sync>;
 type Deps<R> = Arc<dyn Fn(&R) -> Vec<Dependency> + Send + Sync>;
 
-/// An in-memory sink. By default it upserts by natural key (the target deduplicates); with
-/// [`MemorySink::exactly_once`] every write without a target id creates a new record, like a
-/// POST to an API that cannot deduplicate, and [`Sink::needs_exactly_once`] is true.
+/// An in-memory sink. `prepare` compares each record with the stored row (by target id, else
+/// natural key): create, update with the changed fields, or unchanged; rejections and the
+/// validator run there. `apply` writes. By default an apply without a target id upserts by
+/// natural key (the target deduplicates); with [`MemorySink::exactly_once`] it creates a new
+/// record, like a POST to an API that cannot deduplicate, [`Sink::needs_exactly_once`] is
+/// true, and prepare counts its search by natural key as a lookup.
 pub struct MemorySink<R> {
     prefix: &'static str,
     rows: Mutex<Vec<(String, R)>>,
@@ -285,6 +288,7 @@ pub struct MemorySink<R> {
     calls: AtomicU64,
     batches: AtomicU64,
     lookups: AtomicU64,
+    prepares: AtomicU64,
     reject: Mutex<HashMap<String, Rejection>>,
     errors: Mutex<HashMap<String, Error>>,
     uncertain_after_apply: Mutex<HashSet<String>>,
@@ -308,6 +312,7 @@ impl<R: Record> MemorySink<R> {
             calls: AtomicU64::new(0),
             batches: AtomicU64::new(0),
             lookups: AtomicU64::new(0),
+            prepares: AtomicU64::new(0),
             reject: Mutex::new(HashMap::new()),
             errors: Mutex::new(HashMap::new()),
             uncertain_after_apply: Mutex::new(HashSet::new()),
@@ -373,11 +378,11 @@ impl<R: Record> MemorySink<R> {
     pub fn updates(&self) -> u64 {
         self.updates.load(Ordering::SeqCst)
     }
-    /// Write calls so far (one per item, whatever the result).
+    /// Writes so far (one per applied item, whatever the result).
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
     }
-    /// `write_batch` calls so far.
+    /// `apply` calls so far (batches written).
     pub fn batches(&self) -> u64 {
         self.batches.load(Ordering::SeqCst)
     }
@@ -414,9 +419,23 @@ impl<R: Record> MemorySink<R> {
         lock(&self.seen).clone()
     }
 
-    fn apply(&self, item: &WriteItem<R>) -> Result<WriteOutcome> {
+    /// What writing `item` would do, against the stored rows (the checks that reject run here).
+    fn prepare_one(&self, item: &WriteItem<R>) -> Result<Prepared> {
         let key = item.record.key();
-        let mut rows = lock(&self.rows);
+        if let Some(r) = lock(&self.reject).get(&key).cloned() {
+            return Err(Error::Rejected(r.for_record(item.record.label())));
+        }
+        let validator = lock(&self.validator).clone();
+        if let Some(v) = validator {
+            v(item)?;
+        }
+        let exactly_once = *lock(&self.exactly_once);
+        if item.target_id.is_none() && exactly_once {
+            // the target cannot deduplicate: look the record up before creating it
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+        }
+        let rows = lock(&self.rows);
         let pos = match &item.target_id {
             Some(id) => Some(
                 rows.iter()
@@ -425,37 +444,25 @@ impl<R: Record> MemorySink<R> {
                         what: format!("{} {id}", R::KIND.noun()),
                     })?,
             ),
-            None if !*lock(&self.exactly_once) => rows.iter().position(|(_, r)| r.key() == key),
-            None => None,
+            None => rows.iter().position(|(_, r)| r.key() == key),
         };
-        match pos {
+        let after = record_json(&item.record)?;
+        Ok(match pos {
             Some(p) => {
-                let same = match (record_json(&rows[p].1), record_json(&item.record)) {
-                    (Ok(a), Ok(b)) => record_hash(&a) == record_hash(&b),
-                    _ => false,
-                };
-                let id = rows[p].0.clone();
-                if same {
-                    Ok(WriteOutcome::Unchanged { target_id: id })
+                let (id, row) = &rows[p];
+                let before = record_json(row)?;
+                if record_hash(&before) == record_hash(&after) {
+                    Prepared::unchanged(id.clone())
                 } else {
-                    rows[p].1 = item.record.clone();
-                    self.updates.fetch_add(1, Ordering::SeqCst);
-                    Ok(WriteOutcome::Updated { target_id: id })
+                    Prepared::update(id.clone(), diff_json(&before, &after))
                 }
             }
-            None => {
-                let id = format!("{}-{}", self.prefix, self.next_id.fetch_add(1, Ordering::SeqCst));
-                rows.push((id.clone(), item.record.clone()));
-                self.creates.fetch_add(1, Ordering::SeqCst);
-                Ok(WriteOutcome::Created { target_id: id })
-            }
-        }
+            None => Prepared::create(Some(after)),
+        })
     }
-}
 
-#[async_trait]
-impl<R: Record> Sink<R> for MemorySink<R> {
-    async fn write(&self, item: &WriteItem<R>) -> Result<WriteOutcome> {
+    /// Writes one prepared item.
+    fn apply_one(&self, item: &WriteItem<R>, prepared: &Prepared) -> Result<WriteOutcome> {
         self.requests.fetch_add(1, Ordering::SeqCst);
         self.calls.fetch_add(1, Ordering::SeqCst);
         lock(&self.seen).push(item.clone());
@@ -463,17 +470,39 @@ impl<R: Record> Sink<R> for MemorySink<R> {
             return Err(e);
         }
         let key = item.record.key();
-        if let Some(r) = lock(&self.reject).get(&key).cloned() {
-            return Err(Error::Rejected(r.for_record(item.record.label())));
-        }
         if let Some(e) = lock(&self.errors).get(&key).cloned() {
             return Err(e);
         }
-        let validator = lock(&self.validator).clone();
-        if let Some(v) = validator {
-            v(item)?;
-        }
-        let out = self.apply(item)?;
+        let out = {
+            let mut rows = lock(&self.rows);
+            let pos = match prepared.target_id.as_ref().or(item.target_id.as_ref()) {
+                Some(id) => Some(
+                    rows.iter()
+                        .position(|(i, _)| i == id)
+                        .ok_or_else(|| Error::NotFound {
+                            what: format!("{} {id}", R::KIND.noun()),
+                        })?,
+                ),
+                // a target that deduplicates upserts by natural key; one that cannot creates
+                None if !*lock(&self.exactly_once) => rows.iter().position(|(_, r)| r.key() == key),
+                None => None,
+            };
+            match pos {
+                Some(p) => {
+                    rows[p].1 = item.record.clone();
+                    self.updates.fetch_add(1, Ordering::SeqCst);
+                    WriteOutcome::Updated {
+                        target_id: rows[p].0.clone(),
+                    }
+                }
+                None => {
+                    let id = format!("{}-{}", self.prefix, self.next_id.fetch_add(1, Ordering::SeqCst));
+                    rows.push((id.clone(), item.record.clone()));
+                    self.creates.fetch_add(1, Ordering::SeqCst);
+                    WriteOutcome::Created { target_id: id }
+                }
+            }
+        };
         if lock(&self.uncertain_after_apply).remove(&key) {
             return Err(Error::Uncertain {
                 message: format!("timeout after sending {}", item.record.label()),
@@ -482,13 +511,28 @@ impl<R: Record> Sink<R> for MemorySink<R> {
         Ok(out)
     }
 
-    async fn write_batch(&self, items: &[WriteItem<R>]) -> Vec<Result<WriteOutcome>> {
+    /// Items prepared so far.
+    pub fn prepares(&self) -> u64 {
+        self.prepares.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl<R: Record> Sink<R> for MemorySink<R> {
+    /// One read of the stored rows per batch; rejections and the validator run here.
+    async fn prepare(&self, items: &[WriteItem<R>]) -> Vec<Result<Prepared>> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.prepares.fetch_add(items.len() as u64, Ordering::SeqCst);
+        items.iter().map(|i| self.prepare_one(i)).collect()
+    }
+
+    async fn apply(&self, items: &[WriteItem<R>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
         self.batches.fetch_add(1, Ordering::SeqCst);
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            out.push(self.write(item).await);
-        }
-        out
+        items
+            .iter()
+            .zip(prepared)
+            .map(|(i, p)| self.apply_one(i, p))
+            .collect()
     }
 
     fn batch_size(&self) -> usize {

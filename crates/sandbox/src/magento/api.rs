@@ -74,7 +74,7 @@ pub fn router(app: Arc<App>, control: Arc<Control>) -> Router {
             .route(&p("/categories"), get(categories_tree).post(category_post))
             .route(&p("/categories/{id}"), get(category_get))
             .route(&p("/orders"), get(orders_list))
-            .route(&p("/orders/{id}"), get(order_get))
+            .route(&p("/orders/{id}"), get(order_get).put(order_address_put))
             .route(&p("/orders/{id}/comments"), get(comments_get).post(comment_post))
             .route(&p("/customers/search"), get(customers_search))
             .route(&p("/customers/{id}"), get(customer_get))
@@ -1558,6 +1558,57 @@ async fn order_get(State(app): St, Path(p): Params, req: Request) -> Res {
     let shop = app.shop();
     let o = shop.orders.get(&id).ok_or_else(entity_not_found)?;
     Ok(cx.reply(o.clone()))
+}
+
+/// `PUT /V1/orders/{parent_id}` with `{"entity": address}`: edits an order address
+/// (`Magento\Sales\Api\OrderAddressRepositoryInterface::save`, route `/V1/orders/:parent_id`
+/// in Magento_Sales' webapi.xml). The address is found by its `entity_id` (else by
+/// `address_type`); the fields given replace the stored ones; the order's `updated_at` moves.
+/// Answers the saved address.
+async fn order_address_put(State(app): St, Path(p): Params, req: Request) -> Res {
+    let cx = app.ctx(p, req, RES_COMMENT).await?;
+    let id = id_param(&cx, "id")?;
+    let body = cx.body()?;
+    let entity = body
+        .get("entity")
+        .and_then(Value::as_object)
+        .ok_or_else(|| MageError::required("entity"))?
+        .clone();
+    let mut shop = app.shop();
+    let order = shop.orders.get_mut(&id).ok_or_else(entity_not_found)?;
+    let want_id = entity.get("entity_id").and_then(Value::as_u64);
+    let want_type = entity
+        .get("address_type")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let matches = |a: &Value| match (want_id, &want_type) {
+        (Some(i), _) => a.get("entity_id").and_then(Value::as_u64) == Some(i),
+        (None, Some(t)) => a.get("address_type").and_then(Value::as_str) == Some(t.as_str()),
+        (None, None) => false,
+    };
+    let pointer = if order.get("billing_address").is_some_and(&matches) {
+        "/billing_address"
+    } else if order
+        .pointer("/extension_attributes/shipping_assignments/0/shipping/address")
+        .is_some_and(&matches)
+    {
+        "/extension_attributes/shipping_assignments/0/shipping/address"
+    } else {
+        return Err(entity_not_found());
+    };
+    let Some(address) = order.pointer_mut(pointer) else {
+        return Err(entity_not_found());
+    };
+    if let Some(obj) = address.as_object_mut() {
+        for (k, v) in entity {
+            if k != "entity_id" && k != "parent_id" {
+                obj.insert(k, v);
+            }
+        }
+    }
+    let saved = address.clone();
+    order["updated_at"] = json!(ts(now()));
+    Ok(cx.reply(saved))
 }
 
 async fn comments_get(State(app): St, Path(p): Params, req: Request) -> Res {

@@ -159,7 +159,7 @@ fn orders_edited_during_the_first_order_sync_are_not_lost() {
     // The orders a first sync must export or quarantine, as the plan sees them before any edit.
     let out = run(d, &["--flow", "orders", "plan", "--full", "--json"]);
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
-    let eligible: BTreeSet<String> = plan[0]["flows"][0]["plan"]
+    let eligible: BTreeSet<String> = plan[0]["flows"][0]["records"]
         .as_array()
         .unwrap()
         .iter()

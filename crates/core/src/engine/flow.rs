@@ -1071,6 +1071,12 @@ fn action_of(v: Verdict) -> ChangeAction {
     }
 }
 
+/// How many batches run at once: the flow's `concurrency`, capped by what the sink allows
+/// ([`Sink::concurrency`]); never less than one.
+fn batches_in_flight(flow: usize, sink: usize) -> usize {
+    flow.min(sink).max(1)
+}
+
 /// Hands the buffered records to the sink, oldest first, in batches of its size: all of
 /// them, or (`all` false) only as many full batches as there are, the rest waiting for the
 /// next page. Batches run with bounded concurrency; none is started once the run is cancelled
@@ -1097,7 +1103,7 @@ async fn flush<R: Routed>(
         batches.push(it.by_ref().take(size).collect());
     }
     drop(it);
-    let concurrency = ctx.fopts.concurrency.max(1);
+    let concurrency = batches_in_flight(ctx.fopts.concurrency, sink.concurrency());
     // Set when a batch reports an error that stops the flow: launch no further batches.
     let halted = AtomicBool::new(false);
     let mut stream = futures::stream::iter(
@@ -1436,6 +1442,14 @@ async fn write_batch<T: Routed>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_in_flight_is_the_smaller_limit() {
+        assert_eq!(batches_in_flight(4, usize::MAX), 4);
+        assert_eq!(batches_in_flight(4, 1), 1);
+        assert_eq!(batches_in_flight(2, 3), 2);
+        assert_eq!(batches_in_flight(0, 0), 1);
+    }
 
     /// The ledger's tracker equals a tracker fed, in read order, the leading records that are
     /// done, whatever the order records are done or forgotten in.

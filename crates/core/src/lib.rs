@@ -10,6 +10,8 @@
 //! - [`error`]: [`Error`] (drives retry/quarantine/fail) and [`Rejection`].
 //! - [`http`]: [`http::HttpClient`] with retries, rate limits, token refresh, redaction, counters.
 //! - [`secret`]: [`Secret`] and [`secret::Redactor`].
+//! - [`flows`]: [`Flow`], one direction of one record kind.
+//! - [`diff`]: record JSON, hashes and [`FieldChange`]s.
 //! - [`engine`]: [`engine::Engine`] runs the flows of a [`engine::Pair`] (cursors, bindings,
 //!   journal, exactly-once, quarantine, plans, reports, leases).
 //! - [`state`]: [`state::StateStore`] and the embedded [`state::SqliteStore`].
@@ -21,8 +23,10 @@
 #![warn(missing_docs)]
 
 pub mod connector;
+pub mod diff;
 pub mod engine;
 pub mod error;
+pub mod flows;
 pub mod http;
 pub mod model;
 pub mod paging;
@@ -39,6 +43,7 @@ pub use connector::{
     Routed, Sink, Source, Verdict, WriteItem, WriteOutcome,
 };
 pub use error::{Error, Rejection, Result};
+pub use flows::Flow;
 pub use model::{
     Address, Charge, CountryCode, Currency, Customer, Kind, Money, OpenAmount, Order, OrderLine,
     PaymentStatus, Product, Record, Sku, StockLevel, TaxMode, ValidationError, VatKind, VatRate, VatRounding,

@@ -27,7 +27,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::diff::{record_hash, record_json};
 use super::{
     ChangeAction, FaultPoint, Flow, FlowOptions, FlowReport, FlowStatus, Pair, PlannedChange, Progress,
     RunOptions,
@@ -36,6 +35,7 @@ use crate::connector::{
     Connector, Dependency, Prepared, ReadRequest, Routed, Sink, Verdict, WriteItem, WriteOutcome,
     CHANGED_AFTER_EXPORT,
 };
+use crate::diff::{record_hash, record_json};
 use crate::error::{Error, Rejection};
 use crate::model::{Customer, Kind, Record};
 use crate::state::{

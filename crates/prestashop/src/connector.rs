@@ -1475,30 +1475,8 @@ impl Source<Customer> for PrestaShopShop {
     }
 }
 
-/// `write` as prepare-then-apply of one item (until the core provides it).
-macro_rules! one_by_one {
-    ($self:ident, $item:ident) => {{
-        let prepared = $self.prepare(std::slice::from_ref($item)).await.pop();
-        let p = prepared.unwrap_or_else(|| Err(Error::internal("no prepare result")))?;
-        if p.verdict == Verdict::Unchanged {
-            return Ok(WriteOutcome::Unchanged {
-                target_id: p.target_id.clone().unwrap_or_default(),
-            });
-        }
-        $self
-            .apply(std::slice::from_ref($item), std::slice::from_ref(&p))
-            .await
-            .pop()
-            .unwrap_or_else(|| Err(Error::internal("no apply result")))
-    }};
-}
-
 #[async_trait]
 impl Sink<Product> for PrestaShopShop {
-    async fn write(&self, item: &WriteItem<Product>) -> Result<WriteOutcome> {
-        one_by_one!(self, item)
-    }
-
     async fn prepare(&self, items: &[WriteItem<Product>]) -> Vec<Result<Prepared>> {
         self.prepare_products(items).await
     }
@@ -1511,10 +1489,6 @@ impl Sink<Product> for PrestaShopShop {
         out
     }
 
-    async fn write_batch(&self, items: &[WriteItem<Product>]) -> Vec<Result<WriteOutcome>> {
-        prepare_then_apply(self, items).await
-    }
-
     fn batch_size(&self) -> usize {
         self.cfg.products.batch_size as usize
     }
@@ -1522,10 +1496,6 @@ impl Sink<Product> for PrestaShopShop {
 
 #[async_trait]
 impl Sink<StockLevel> for PrestaShopShop {
-    async fn write(&self, item: &WriteItem<StockLevel>) -> Result<WriteOutcome> {
-        one_by_one!(self, item)
-    }
-
     async fn prepare(&self, items: &[WriteItem<StockLevel>]) -> Vec<Result<Prepared>> {
         self.prepare_stock(items).await
     }
@@ -1542,10 +1512,6 @@ impl Sink<StockLevel> for PrestaShopShop {
         out
     }
 
-    async fn write_batch(&self, items: &[WriteItem<StockLevel>]) -> Vec<Result<WriteOutcome>> {
-        prepare_then_apply(self, items).await
-    }
-
     fn batch_size(&self) -> usize {
         self.cfg.stock.batch_size as usize
     }
@@ -1559,10 +1525,6 @@ impl Sink<StockLevel> for PrestaShopShop {
 
 #[async_trait]
 impl Sink<PaymentStatus> for PrestaShopShop {
-    async fn write(&self, item: &WriteItem<PaymentStatus>) -> Result<WriteOutcome> {
-        one_by_one!(self, item)
-    }
-
     async fn prepare(&self, items: &[WriteItem<PaymentStatus>]) -> Vec<Result<Prepared>> {
         self.prepare_payments(items).await
     }
@@ -1579,10 +1541,6 @@ impl Sink<PaymentStatus> for PrestaShopShop {
         out
     }
 
-    async fn write_batch(&self, items: &[WriteItem<PaymentStatus>]) -> Vec<Result<WriteOutcome>> {
-        prepare_then_apply(self, items).await
-    }
-
     fn batch_size(&self) -> usize {
         50
     }
@@ -1590,10 +1548,6 @@ impl Sink<PaymentStatus> for PrestaShopShop {
 
 #[async_trait]
 impl Sink<OpenAmount> for PrestaShopShop {
-    async fn write(&self, item: &WriteItem<OpenAmount>) -> Result<WriteOutcome> {
-        one_by_one!(self, item)
-    }
-
     async fn prepare(&self, items: &[WriteItem<OpenAmount>]) -> Vec<Result<Prepared>> {
         self.prepare_open_amounts(items).await
     }
@@ -1610,49 +1564,7 @@ impl Sink<OpenAmount> for PrestaShopShop {
         out
     }
 
-    async fn write_batch(&self, items: &[WriteItem<OpenAmount>]) -> Vec<Result<WriteOutcome>> {
-        prepare_then_apply(self, items).await
-    }
-
     fn batch_size(&self) -> usize {
         50
     }
-}
-
-/// A batch written as prepare (one read per batch) then apply of what is not unchanged.
-async fn prepare_then_apply<R: Record, S: Sink<R> + ?Sized>(
-    sink: &S,
-    items: &[WriteItem<R>],
-) -> Vec<Result<WriteOutcome>> {
-    let prepared = sink.prepare(items).await;
-    let mut out: Vec<Option<Result<WriteOutcome>>> = (0..items.len()).map(|_| None).collect();
-    let mut todo_items = Vec::new();
-    let mut todo_prep = Vec::new();
-    let mut todo_idx = Vec::new();
-    for (i, p) in prepared.into_iter().enumerate() {
-        match p {
-            Err(e) => out[i] = Some(Err(e)),
-            Ok(p) if p.verdict == Verdict::Unchanged => {
-                out[i] = Some(Ok(WriteOutcome::Unchanged {
-                    target_id: p.target_id.clone().unwrap_or_default(),
-                }))
-            }
-            Ok(p) => {
-                if let Some(item) = items.get(i) {
-                    todo_items.push(item.clone());
-                    todo_prep.push(p);
-                    todo_idx.push(i);
-                }
-            }
-        }
-    }
-    if !todo_items.is_empty() {
-        let res = sink.apply(&todo_items, &todo_prep).await;
-        for (i, r) in todo_idx.into_iter().zip(res) {
-            out[i] = Some(r);
-        }
-    }
-    out.into_iter()
-        .map(|o| o.unwrap_or_else(|| Err(Error::internal("no result for a record"))))
-        .collect()
 }

@@ -354,6 +354,15 @@ pub trait Sink<R: Record>: Send + Sync {
         1
     }
 
+    /// How many batches (calls of [`Sink::prepare`] / [`Sink::apply`]) this sink allows in
+    /// flight at once: the target's own limit (a shop that serialises writes declares 1).
+    /// The engine runs `min(concurrency(), FlowOptions::concurrency)` batches at once (at
+    /// least one), so a sink needs no concurrency setting of its own. Default: no limit of its
+    /// own (`usize::MAX`), the flow's setting decides.
+    fn concurrency(&self) -> usize {
+        usize::MAX
+    }
+
     /// Finds a record this sink may already have written, by its natural key (a SnelStart order
     /// by `orderreferentie`). Used to resolve a journal intent without outcome after a crash,
     /// and before creating a record that the target cannot deduplicate.

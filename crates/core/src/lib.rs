@@ -14,6 +14,8 @@
 //!   journal, exactly-once, quarantine, plans, reports, leases).
 //! - [`state`]: [`state::StateStore`] and the embedded [`state::SqliteStore`].
 //! - [`vat`]: VAT judged on amounts: whether a rate explains a row under the shop's rounding rule.
+//! - [`wire`]: the wire toolkit (tolerant item parsing, exact decimals, bodies, TTL caches,
+//!   record-labelled errors, config tables).
 //! - `testing` (feature `testing`): in-memory connectors and the conformance kit.
 
 #![warn(missing_docs)]
@@ -30,6 +32,7 @@ pub mod state;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod vat;
+pub mod wire;
 
 pub use connector::{
     Capabilities, CheckReport, Connector, Dependency, Endpoints, FieldChange, Page, Prepared, ReadRequest,

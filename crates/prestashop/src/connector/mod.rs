@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use koppel_core::http::{Safety, StatsSnapshot};
@@ -20,6 +20,8 @@ use koppel_core::{
 };
 use reqwest::Method;
 use serde_json::{json, Value};
+
+use koppel_core::wire::{on_record, TtlCache};
 
 use crate::client::{fits_filter, or_list, ApiInfo, PrestaClient};
 use crate::config::Config;
@@ -52,21 +54,6 @@ const PRODUCT_LANG: &[&str] = &[
     "delivery_out_stock",
 ];
 
-fn on_record(e: Error, label: &str) -> Error {
-    match e {
-        Error::Rejected(r) => Error::Rejected(r.for_record(label)),
-        Error::NotFound { what } => Error::NotFound {
-            what: format!("{label}: {what}"),
-        },
-        other => other,
-    }
-}
-
-struct Cached<T> {
-    at: Instant,
-    value: T,
-}
-
 /// Category index: lower-cased name path below the root -> id.
 type CategoryIndex = HashMap<Vec<String>, u64>;
 
@@ -76,9 +63,9 @@ pub struct PrestaShopShop {
     client: PrestaClient,
     tz: chrono_tz::Tz,
     rules: ProductRules,
-    countries: tokio::sync::Mutex<Option<Cached<HashMap<u64, String>>>>,
-    currencies: tokio::sync::Mutex<Option<Cached<HashMap<u64, String>>>>,
-    categories: tokio::sync::Mutex<Option<Cached<CategoryIndex>>>,
+    countries: TtlCache<HashMap<u64, String>>,
+    currencies: TtlCache<HashMap<u64, String>>,
+    categories: TtlCache<CategoryIndex>,
     blank: tokio::sync::OnceCell<Obj>,
 }
 
@@ -111,9 +98,9 @@ impl PrestaShopConnector {
                 cfg,
                 client,
                 rules,
-                countries: tokio::sync::Mutex::new(None),
-                currencies: tokio::sync::Mutex::new(None),
-                categories: tokio::sync::Mutex::new(None),
+                countries: TtlCache::new(CACHE_TTL),
+                currencies: TtlCache::new(CACHE_TTL),
+                categories: TtlCache::new(CACHE_TTL),
                 blank: tokio::sync::OnceCell::new(),
             }),
         })
@@ -287,27 +274,22 @@ impl PrestaShopShop {
 
     async fn iso_table(
         &self,
-        cache: &tokio::sync::Mutex<Option<Cached<HashMap<u64, String>>>>,
+        cache: &TtlCache<HashMap<u64, String>>,
         resource: &str,
     ) -> Result<HashMap<u64, String>> {
-        let mut g = cache.lock().await;
-        if let Some(c) = g.as_ref().filter(|c| c.at.elapsed() < CACHE_TTL) {
-            return Ok(c.value.clone());
-        }
-        let items = self
-            .client
-            .list(resource, &[q("display", "[id,iso_code]")])
-            .await?;
-        let map: HashMap<u64, String> = items
-            .into_iter()
-            .filter_map(Obj::from_value)
-            .filter_map(|o| Some((o.id("id").ok()??, o.non_empty("iso_code")?)))
-            .collect();
-        *g = Some(Cached {
-            at: Instant::now(),
-            value: map.clone(),
-        });
-        Ok(map)
+        cache
+            .get_or_load(|| async {
+                let items = self
+                    .client
+                    .list(resource, &[q("display", "[id,iso_code]")])
+                    .await?;
+                Ok(items
+                    .into_iter()
+                    .filter_map(Obj::from_value)
+                    .filter_map(|o| Some((o.id("id").ok()??, o.non_empty("iso_code")?)))
+                    .collect())
+            })
+            .await
     }
 
     async fn by_ids(

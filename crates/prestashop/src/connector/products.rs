@@ -5,10 +5,12 @@ use super::*;
 
 impl PrestaShopShop {
     async fn category_index(&self, refresh: bool) -> Result<CategoryIndex> {
-        let mut g = self.categories.lock().await;
-        if let Some(c) = g.as_ref().filter(|c| !refresh && c.at.elapsed() < CACHE_TTL) {
-            return Ok(c.value.clone());
-        }
+        self.categories
+            .get_or_load_if(refresh, || self.load_category_index())
+            .await
+    }
+
+    async fn load_category_index(&self) -> Result<CategoryIndex> {
         let lang = self.cfg.language_id.to_string();
         let items = self
             .client
@@ -48,10 +50,6 @@ impl PrestaShopShop {
                 *e = (*e).min(*id);
             }
         }
-        *g = Some(Cached {
-            at: Instant::now(),
-            value: index.clone(),
-        });
         Ok(index)
     }
 

@@ -59,11 +59,7 @@ impl Obj {
     pub fn dec(&self, key: &str) -> std::result::Result<Option<Decimal>, String> {
         match self.non_empty(key) {
             None => Ok(None),
-            Some(s) => s
-                .parse::<Decimal>()
-                .or_else(|_| Decimal::from_scientific(&s))
-                .map(Some)
-                .map_err(|_| format!("{s:?} is not a number")),
+            Some(s) => koppel_core::wire::decimal::parse_text(&s).map(Some),
         }
     }
 

@@ -2,9 +2,9 @@
 
 mod common;
 
-use koppel_core::testing::{hook, Conformance, Samples};
+use koppel_core::testing::{hook, mutator, Churn, Churned, Conformance, Samples};
 use koppel_core::{
-    ConnectorContext, Money, OpenAmount, PaymentStatus, Product, ReadRequest, Sku, StockLevel,
+    ConnectorContext, Kind, Money, OpenAmount, PaymentStatus, Product, ReadRequest, Sku, StockLevel,
 };
 use koppel_sandbox::control::Faults;
 use koppel_sandbox::prestashop::{PrestaVersion, WS_KEY};
@@ -12,7 +12,7 @@ use koppel_sandbox::seed::{self, SeedConfig};
 use rust_decimal_macros::dec;
 
 async fn conforms(version: PrestaVersion) {
-    let (sim, _state) = common::sim(version).await;
+    let (sim, state) = common::sim(version).await;
     let good = common::config(&sim.base_url());
     let mut bad = good.clone();
     bad["key"] = "WRONGKEYWRONGKEYWRONGKEYWRONGKEY".into();
@@ -77,7 +77,35 @@ async fn conforms(version: PrestaVersion) {
             }
         })),
         touch: None,
-        churn: None,
+        churn: Some(mutator(move |c: Churn| {
+            let state = state.clone();
+            async move {
+                let resource = match c.kind {
+                    Kind::Order => "orders",
+                    Kind::Customer => "customers",
+                    _ => return None,
+                };
+                // change the first read and the first unread, remove the second read (or the
+                // second unread), add one; keys are the shop's ids
+                let change: Vec<String> = [c.read.first(), c.unread.first()]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect();
+                let remove: Vec<String> = c.read.get(1).or(c.unread.get(1)).into_iter().cloned().collect();
+                let ids = |keys: &[String]| -> Vec<u64> { keys.iter().map(|k| k.parse().unwrap()).collect() };
+                let added = state
+                    .churn(resource, &ids(&change), &ids(&remove), 1)
+                    .into_iter()
+                    .map(|id| id.to_string())
+                    .collect();
+                Some(Churned {
+                    changed: change,
+                    removed: remove,
+                    added,
+                })
+            }
+        })),
         context: ConnectorContext::default(),
     };
     let report = kit.run().await;

@@ -102,6 +102,12 @@ impl Inspect {
         f(&mut s)
     }
 
+    /// Changes, removes and adds `orders` or `customers` records (see [`data::Shop::churn`]);
+    /// returns the ids added.
+    pub fn churn(&self, res: &'static str, change: &[u64], remove: &[u64], add: usize) -> Vec<u64> {
+        self.with(|s| s.churn(res, change, remove, add))
+    }
+
     /// Customer e-mails the shop sent on order state changes.
     pub fn mails(&self) -> u64 {
         self.with(|s| s.mails)

@@ -81,15 +81,3 @@ pub fn parse_config<T: serde::de::DeserializeOwned>(value: serde_json::Value) ->
         Error::config(path, e.into_inner().to_string())
     })
 }
-
-/// A connector table without its `type = "<name>"` key: the runtime selects the connector by
-/// it and hands the rest to the connector; examples carry it. Any other `type` value stays
-/// (the connector's own parsing then refuses it). The one place this is done.
-pub fn without_type(mut value: serde_json::Value, name: &str) -> serde_json::Value {
-    if let Some(o) = value.as_object_mut() {
-        if o.get("type").and_then(|t| t.as_str()) == Some(name) {
-            o.remove("type");
-        }
-    }
-    value
-}

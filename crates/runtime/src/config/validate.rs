@@ -242,7 +242,7 @@ fn connector_spec(
             ),
         )]);
     }
-    let config = registry::without_type(Value::Object(table), descriptor.name);
+    let config = koppel_core::wire::without_type(Value::Object(table), descriptor.name);
     if let Err(e) = (descriptor.validate)(&config) {
         let (path, message) = match e {
             Error::Config { path, message } => {

@@ -173,10 +173,13 @@ fn unreachable_connector_exits_3() {
     let dir = tempfile::tempdir().unwrap();
     let sb = Sandbox::start(dir.path(), &[]);
     let config = std::fs::read_to_string(&sb.config).unwrap();
-    // Point the shop at a port nothing listens on.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = listener.local_addr().unwrap();
-    drop(listener);
+    // Point the shop at a port nothing listens on. The port stays bound (never listening) for
+    // the whole test, so a simulator started in parallel cannot be given it (a port freed
+    // before `check` could be, and then `check` reached that simulator); a connection to a
+    // bound port without a listener is refused.
+    let holder = tokio::net::TcpSocket::new_v4().unwrap();
+    holder.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let dead = holder.local_addr().unwrap();
     let shop_line = config
         .lines()
         .find(|l| l.starts_with("base_url = "))
@@ -185,6 +188,7 @@ fn unreachable_connector_exits_3() {
     let broken = config.replace(&shop_line, &format!("base_url = \"http://{dead}\""));
     std::fs::write(dir.path().join("dead.toml"), broken).unwrap();
     let out = run(dir.path(), &["--config", "dead.toml", "check"]);
+    drop(holder);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
 }
 

@@ -166,7 +166,14 @@ async fn demo_one(args: &DemoArgs, shop: &'static str) -> CmdResult {
         shop_stats.total(),
         pair.shop.stats().total
     );
-    println!("records: {c} created, {u} updated, {n} unchanged, {q} quarantined (the simulated shop has a few broken orders on purpose)");
+    println!(
+        "records: {c} created, {u} updated, {n} unchanged, {q} quarantined{}",
+        if q > 0 {
+            " (records the simulator seeds broken on purpose: quarantined with a reason, not written)"
+        } else {
+            ""
+        }
+    );
     let stock_writes = third
         .flow(Flow::Stock)
         .map(|f| f.created + f.updated)

@@ -14,7 +14,10 @@ extern crate koppel_connectors;
 
 pub mod app;
 pub mod cli;
+pub mod connectors;
 pub mod demo;
+pub mod passes;
+pub mod progress;
 pub mod sandbox;
 pub mod sim;
 

@@ -1,68 +1,8 @@
-//! Flows as the config file names them, their engine options, and the check that a flow is
+//! Flows as the config file names them and the check that a flow is
 //! possible for a pair's connectors (before any I/O).
-
-use std::time::Duration;
 
 pub use koppel_core::engine::{Flow, FlowOptions};
 use koppel_core::registry::ConnectorDescriptor;
-
-use crate::config::FlowConfig;
-
-/// Parses a humantime duration option, naming the key on error.
-fn duration(key: &str, value: &Option<String>) -> Result<Option<Duration>, (String, String)> {
-    match value {
-        None => Ok(None),
-        Some(v) => humantime::parse_duration(v.trim()).map(Some).map_err(|e| {
-            (
-                key.to_owned(),
-                format!("{v:?} is not a duration ({e}); write e.g. \"5m\", \"90s\" or \"1h 30m\""),
-            )
-        }),
-    }
-}
-
-/// The engine options a flow table asks for, on top of the engine's defaults. The error is
-/// (key below the flow table, message).
-pub fn engine_options(flow: Flow, c: &FlowConfig) -> Result<FlowOptions, (String, String)> {
-    let mut o = FlowOptions::default();
-    if let Some(d) = duration("overlap", &c.overlap)? {
-        o.overlap = d;
-    }
-    if let Some(n) = c.concurrency {
-        if n == 0 || n > 64 {
-            return Err(("concurrency".into(), format!("{n} is out of range; use 1 to 64")));
-        }
-        o.concurrency = n;
-    }
-    if let Some(b) = c.create_customers {
-        if flow != Flow::Orders {
-            return Err((
-                "create_customers".into(),
-                "only applies to the orders flow; move it to [pairs.flows.orders]".into(),
-            ));
-        }
-        o.create_customers = b;
-    }
-    if let Some(d) = duration("quarantine_backoff", &c.quarantine_backoff)? {
-        o.quarantine_backoff = d;
-    }
-    if let Some(d) = duration("quarantine_backoff_max", &c.quarantine_backoff_max)? {
-        o.quarantine_backoff_max = d;
-    }
-    if o.quarantine_backoff_max < o.quarantine_backoff {
-        return Err((
-            "quarantine_backoff_max".into(),
-            "must not be shorter than quarantine_backoff".into(),
-        ));
-    }
-    if let Some(b) = c.retry_quarantined {
-        o.retry_quarantined = b;
-    }
-    if let Some(b) = c.full {
-        o.full = b;
-    }
-    Ok(o)
-}
 
 /// Checks that the pair's connectors can do `flow`: the source side reads the flow's kind and
 /// the other side writes it (and, for orders that create buyers, writes customers).

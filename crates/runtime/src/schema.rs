@@ -5,83 +5,12 @@
 use std::fmt::Write as _;
 
 use koppel_core::registry::{self, Role};
-use schemars::{Schema, SchemaGenerator};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::config::ConfigFile;
 
-/// The schema of one side's connector table: `oneOf` the connectors registered for `role`,
-/// each with a `type` constant. The connectors' own definitions are hoisted into the
-/// generator, prefixed with the connector name.
-pub fn connector_one_of(generator: &mut SchemaGenerator, role: Role, description: &str) -> Schema {
-    let mut variants = Vec::new();
-    for d in registry::connectors().into_iter().filter(|d| d.role == role) {
-        let mut schema = (d.config_schema)().to_value();
-        let Some(obj) = schema.as_object_mut() else {
-            continue;
-        };
-        obj.remove("$schema");
-        let prefix = format!("{}_", d.name);
-        let defs = obj.remove("$defs").or_else(|| obj.remove("definitions"));
-        if let Some(Value::Object(defs)) = defs {
-            for (name, mut def) in defs {
-                rewrite_refs(&mut def, &prefix);
-                generator.definitions_mut().insert(format!("{prefix}{name}"), def);
-            }
-        }
-        rewrite_refs(&mut schema, &prefix);
-        let Some(obj) = schema.as_object_mut() else {
-            continue;
-        };
-        obj.insert("title".into(), json!(d.name));
-        let mut props = Map::new();
-        props.insert(
-            "type".into(),
-            json!({"const": d.name, "description": format!("Selects the {} connector: {}", d.name, d.description)}),
-        );
-        if let Some(Value::Object(existing)) = obj.remove("properties") {
-            props.extend(existing);
-        }
-        obj.insert("properties".into(), Value::Object(props));
-        let mut required = vec![json!("type")];
-        if let Some(Value::Array(r)) = obj.remove("required") {
-            required.extend(r);
-        }
-        obj.insert("required".into(), Value::Array(required));
-        obj.entry("type").or_insert(json!("object"));
-        variants.push(schema);
-    }
-    Schema::try_from(json!({
-        "description": description,
-        "type": "object",
-        "required": ["type"],
-        "oneOf": variants,
-    }))
-    .unwrap_or_default()
-}
-
-fn rewrite_refs(v: &mut Value, prefix: &str) {
-    match v {
-        Value::Object(map) => {
-            for (k, val) in map.iter_mut() {
-                if k == "$ref" {
-                    if let Value::String(r) = val {
-                        for base in ["#/$defs/", "#/definitions/"] {
-                            if let Some(name) = r.strip_prefix(base) {
-                                *r = format!("#/$defs/{prefix}{name}");
-                                break;
-                            }
-                        }
-                    }
-                } else {
-                    rewrite_refs(val, prefix);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|i| rewrite_refs(i, prefix)),
-        _ => {}
-    }
-}
+/// The schema of one side's connector table (it lives with the table types).
+pub use crate::config::file::connector_one_of;
 
 /// The JSON Schema of the config file.
 pub fn config_schema() -> Value {

@@ -6,7 +6,13 @@
 //! rates on the price plus fixed amounts), `total` = price x quantity excl. tax. `oc_order_total`
 //! holds sub_total, shipping (excl. tax), coupon (negative), one `tax` row per rate (title = rate
 //! name, value = sum over the cart of the unit tax x quantity) and total. Amounts are stored with
-//! 4 decimals. So OpenCart's tax is per unit: [`VatRounding::PerUnit`].
+//! 4 decimals. Nothing is rounded to cents on the way: system/library/cart/tax.php `calculate`
+//! returns the unrounded `price * rate / 100` (plus fixed amounts), cart.php `getTaxes` sums
+//! `unit tax * quantity` per rate unrounded, the tax total module adds those sums to the total,
+//! and only system/library/cart/currency.php `format` rounds (PHP `round`, half away from zero,
+//! to the currency's `decimal_place`) when an amount is shown or charged. So OpenCart's rows are
+//! unrounded and the order is rounded once: [`VatRounding::PerTotal`], and the customer pays
+//! `total` rounded to cents.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -101,8 +107,9 @@ fn line_sku(l: &WireLine, rules: &OrderRules) -> Option<Sku> {
 /// Maps an order. Fixed-amount taxes (an eco tax: `oc_tax_rate.type = 'F'`, a `tax` row of
 /// `oc_order_total` like the VAT rates) are not VAT: they are added to the line's unit price
 /// (excl. VAT), and only the percentage part is the line's `tax`. Line tax is the shop's unit
-/// VAT x quantity, rounded to cents. Shipping's VAT is what the order's VAT rows hold beyond the
-/// lines'. 4.x's checkout may ask only a shipping address: the order is then billed to it.
+/// VAT x quantity, unrounded as OpenCart sums it (per-total rounding); the grand total is
+/// `total` rounded to cents as OpenCart's currency format charges it. Shipping's VAT is what the
+/// order's VAT rows hold beyond the lines'. 4.x's checkout may ask only a shipping address: the order is then billed to it.
 pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
     let label = format!("order {}", w.order_id);
     let fail = |field: &str, msg: String| Rejection::new(label.clone(), Some(field), msg);
@@ -169,7 +176,7 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
             vat_percentage: Some(pct.normalize()),
             discount: Decimal::ZERO,
             row_total: l.total + fixed * qty,
-            tax: Some(round_money(unit_vat * qty, 2)),
+            tax: Some(unit_vat * qty),
             tax_base: None,
         });
     }
@@ -184,7 +191,7 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
         amount,
         vat_percentage: (!amount.is_zero())
             .then(|| (tax / amount * Decimal::ONE_HUNDRED).round_dp(2).normalize()),
-        tax: Some(round_money(tax, 2)),
+        tax: Some(tax),
     };
     let shipping_title = w
         .totals
@@ -206,12 +213,16 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
     };
     // Coupons, vouchers, reward points and store credit are negative rows: a discount.
     let discount = -(sum("coupon") + sum("voucher") + sum("reward") + sum("credit"));
-    let grand_total = w
-        .totals
-        .iter()
-        .find(|t| t.code == "total")
-        .map(|t| t.value)
-        .unwrap_or(w.total);
+    // What the customer was charged: currency.php format rounds half up to the currency's
+    // decimal places (2 for EUR, the only currency SnelStart books).
+    let grand_total = round_money(
+        w.totals
+            .iter()
+            .find(|t| t.code == "total")
+            .map(|t| t.value)
+            .unwrap_or(w.total),
+        2,
+    );
     let email = text(&w.email);
     let customer = Customer {
         key: if w.customer_id > 0 {
@@ -259,7 +270,7 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
             .and_then(|m| text(&m.code).or_else(|| text(&m.name))),
         grand_total,
         tax_total: round_money(vat_total, 2),
-        vat_rounding: VatRounding::PerUnit,
+        vat_rounding: VatRounding::PerTotal,
         replaces: Vec::new(),
         cancelled: false,
         note: None,

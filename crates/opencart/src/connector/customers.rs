@@ -1,8 +1,10 @@
 //! Customers read keyset-paged on `(changed_at, customer_id)`.
 
 use async_trait::async_trait;
-use koppel_core::{Customer, Page, ReadRequest, Rejection, Result, Source};
+use koppel_core::{Customer, Page, ReadRequest, Result, Source};
 use serde_json::json;
+
+use koppel_core::wire::parse_value;
 
 use super::OpenCartShop;
 use crate::mapping;
@@ -19,9 +21,8 @@ impl Source<Customer> for OpenCartShop {
             self.cfg.customers.page_size,
             ("customer", "customer_id", "changed_at"),
             |v| {
-                let w: WireCustomer = serde_json::from_value(v).map_err(|e| {
-                    Rejection::new("", None, format!("unreadable customer from the bridge: {e}"))
-                })?;
+                // the field path of what is unreadable is kept; read_list labels the record
+                let w: WireCustomer = parse_value(&v, |_| String::new())?;
                 mapping::customer(&w)
             },
         )

@@ -100,14 +100,6 @@ impl Connector for OpenCartConnector {
     }
 }
 
-/// A record-level error keeps its kind; anything else fails every record of the batch alike.
-fn on_record(e: Error, label: &str) -> Error {
-    match e {
-        Error::Rejected(r) => Error::Rejected(r.for_record(label)),
-        other => other,
-    }
-}
-
 fn label_of(v: &Value, noun: &str, id_key: &str) -> String {
     match v.get(id_key).and_then(Value::as_u64) {
         Some(id) => format!("{noun} {id}"),

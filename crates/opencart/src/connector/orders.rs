@@ -1,8 +1,10 @@
 //! Orders read keyset-paged on `(date_modified, order_id)`, only the configured statuses.
 
 use async_trait::async_trait;
-use koppel_core::{Order, Page, ReadRequest, Rejection, Result, Source};
+use koppel_core::{Order, Page, ReadRequest, Result, Source};
 use serde_json::json;
+
+use koppel_core::wire::parse_value;
 
 use super::OpenCartShop;
 use crate::mapping;
@@ -20,9 +22,8 @@ impl Source<Order> for OpenCartShop {
             self.cfg.orders.page_size,
             ("order", "order_id", "date_modified"),
             |v| {
-                let w: WireOrder = serde_json::from_value(v).map_err(|e| {
-                    Rejection::new("", None, format!("unreadable order from the bridge: {e}"))
-                })?;
+                // the field path of what is unreadable is kept; read_list labels the record
+                let w: WireOrder = parse_value(&v, |_| String::new())?;
                 mapping::order(&w, &self.orders)
             },
         )

@@ -6,7 +6,9 @@ use koppel_core::{
     Error, Prepared, Product, Record, Rejection, Result, Sink, Verdict, WriteItem, WriteOutcome,
 };
 
-use super::{on_record, OpenCartShop};
+use koppel_core::wire::on_record;
+
+use super::OpenCartShop;
 use crate::client::item_rejection;
 use crate::mapping;
 use crate::models::UpsertItem;

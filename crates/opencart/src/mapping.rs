@@ -481,6 +481,54 @@ mod tests {
         assert_eq!(split_unit_tax(dec!(10), dec!(0), &[]), Some((dec!(0), dec!(0))));
     }
 
+    /// OpenCart keeps the unit tax unrounded (30.74 x 21 % = 6.4554), sums unit tax x quantity
+    /// unrounded (12.9108) and rounds only the charged total (80.3803 -> 80.38): per-total.
+    #[test]
+    fn orders_keep_opencarts_unrounded_tax_and_round_the_charged_total() {
+        let w: WireOrder = serde_json::from_value(json!({
+            "order_id": 2, "customer_id": 0, "email": "gast2@example.nl", "order_status_id": 2,
+            "date_added": "2026-01-05T08:07:00Z", "date_modified": "2026-01-05T08:07:00Z", "total": "80.3803",
+            "shipping_address": {"firstname": "Jan", "lastname": "Koper", "address_1": "Kerkstraat 2",
+                "city": "Gent", "postcode": "9000", "iso_code_2": "BE"},
+            "lines": [{"order_product_id": 20, "product_id": 1000, "name": "Bonen", "model": "KOF-1",
+                "quantity": 2, "price": "30.7400", "total": "61.4800", "tax": "6.4554", "sku": "KOF-1",
+                "product_model": "KOF-1", "tax_class_id": 9, "options": []}],
+            "totals": [
+                {"code": "sub_total", "title": "Sub-Total", "value": "61.4800", "sort_order": 1},
+                {"code": "shipping", "title": "Flat Shipping Rate", "value": "4.9500", "sort_order": 3},
+                {"code": "tax", "title": "BTW 21%", "value": "13.9503", "sort_order": 5},
+                {"code": "total", "title": "Total", "value": "80.3803", "sort_order": 9}],
+            "tax_rates": {"9": [{"tax_rate_id": 86, "name": "BTW 21%", "rate": "21.0000", "type": "P", "geo_zone_id": 3}]}
+        }))
+        .unwrap();
+        let rules = OrderRules {
+            sku_fallback_model: true,
+            currency: Currency::eur(),
+            key_is_model: false,
+        };
+        let o = order(&w, &rules).unwrap();
+        assert_eq!(o.vat_rounding, VatRounding::PerTotal);
+        assert_eq!(o.lines[0].tax, Some(dec!(12.9108)));
+        assert_eq!(o.shipping_cost.as_ref().unwrap().tax, Some(dec!(1.0395)));
+        assert_eq!(o.grand_total, dec!(80.38));
+        let hoog = koppel_core::VatRate::new(dec!(21), Some(koppel_core::VatKind::Hoog)).unwrap();
+        let shop = koppel_core::vat::ShopVat::of_line(&o.lines[0]);
+        let row = shop.row.unwrap();
+        assert!(koppel_core::vat::explains(
+            &hoog,
+            &row,
+            TaxMode::Exclusive,
+            o.vat_rounding
+        ));
+        // per unit (round(6.4554) x 2 = 12.92) it would not be explained: the old false quarantine
+        assert!(!koppel_core::vat::explains(
+            &hoog,
+            &row,
+            TaxMode::Exclusive,
+            VatRounding::PerUnit
+        ));
+    }
+
     #[test]
     fn keywords_and_units() {
         assert_eq!(

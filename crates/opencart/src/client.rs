@@ -85,7 +85,7 @@ impl BridgeClient {
     pub async fn call<T: DeserializeOwned>(&self, op: &str, body: &impl Serialize) -> Result<T> {
         let mut url = self.url.clone();
         url.query_pairs_mut().append_pair("op", op);
-        let bytes = serde_json::to_vec(body).map_err(|e| Error::internal(format!("encode {op}: {e}")))?;
+        let bytes = koppel_core::wire::encode_json(body)?;
         let req = self
             .http
             .reqwest()

@@ -6,7 +6,13 @@
 //! rates on the price plus fixed amounts), `total` = price x quantity excl. tax. `oc_order_total`
 //! holds sub_total, shipping (excl. tax), coupon (negative), one `tax` row per rate (title = rate
 //! name, value = sum over the cart of the unit tax x quantity) and total. Amounts are stored with
-//! 4 decimals. So OpenCart's tax is per unit: [`VatRounding::PerUnit`].
+//! 4 decimals. Nothing is rounded to cents on the way: system/library/cart/tax.php `calculate`
+//! returns the unrounded `price * rate / 100` (plus fixed amounts), cart.php `getTaxes` sums
+//! `unit tax * quantity` per rate unrounded, the tax total module adds those sums to the total,
+//! and only system/library/cart/currency.php `format` rounds (PHP `round`, half away from zero,
+//! to the currency's `decimal_place`) when an amount is shown or charged. So OpenCart's rows are
+//! unrounded and the order is rounded once: [`VatRounding::PerTotal`], and the customer pays
+//! `total` rounded to cents.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -101,8 +107,9 @@ fn line_sku(l: &WireLine, rules: &OrderRules) -> Option<Sku> {
 /// Maps an order. Fixed-amount taxes (an eco tax: `oc_tax_rate.type = 'F'`, a `tax` row of
 /// `oc_order_total` like the VAT rates) are not VAT: they are added to the line's unit price
 /// (excl. VAT), and only the percentage part is the line's `tax`. Line tax is the shop's unit
-/// VAT x quantity, rounded to cents. Shipping's VAT is what the order's VAT rows hold beyond the
-/// lines'. 4.x's checkout may ask only a shipping address: the order is then billed to it.
+/// VAT x quantity, unrounded as OpenCart sums it (per-total rounding); the grand total is
+/// `total` rounded to cents as OpenCart's currency format charges it. Shipping's VAT is what the
+/// order's VAT rows hold beyond the lines'. 4.x's checkout may ask only a shipping address: the order is then billed to it.
 pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
     let label = format!("order {}", w.order_id);
     let fail = |field: &str, msg: String| Rejection::new(label.clone(), Some(field), msg);
@@ -169,7 +176,7 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
             vat_percentage: Some(pct.normalize()),
             discount: Decimal::ZERO,
             row_total: l.total + fixed * qty,
-            tax: Some(round_money(unit_vat * qty, 2)),
+            tax: Some(unit_vat * qty),
             tax_base: None,
         });
     }
@@ -184,7 +191,7 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
         amount,
         vat_percentage: (!amount.is_zero())
             .then(|| (tax / amount * Decimal::ONE_HUNDRED).round_dp(2).normalize()),
-        tax: Some(round_money(tax, 2)),
+        tax: Some(tax),
     };
     let shipping_title = w
         .totals
@@ -206,12 +213,16 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
     };
     // Coupons, vouchers, reward points and store credit are negative rows: a discount.
     let discount = -(sum("coupon") + sum("voucher") + sum("reward") + sum("credit"));
-    let grand_total = w
-        .totals
-        .iter()
-        .find(|t| t.code == "total")
-        .map(|t| t.value)
-        .unwrap_or(w.total);
+    // What the customer was charged: currency.php format rounds half up to the currency's
+    // decimal places (2 for EUR, the only currency SnelStart books).
+    let grand_total = round_money(
+        w.totals
+            .iter()
+            .find(|t| t.code == "total")
+            .map(|t| t.value)
+            .unwrap_or(w.total),
+        2,
+    );
     let email = text(&w.email);
     let customer = Customer {
         key: if w.customer_id > 0 {
@@ -259,7 +270,7 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
             .and_then(|m| text(&m.code).or_else(|| text(&m.name))),
         grand_total,
         tax_total: round_money(vat_total, 2),
-        vat_rounding: VatRounding::PerUnit,
+        vat_rounding: VatRounding::PerTotal,
         replaces: Vec::new(),
         cancelled: false,
         note: None,
@@ -468,6 +479,54 @@ mod tests {
         );
         assert_eq!(split_unit_tax(dec!(10), dec!(1.5), &zones), None);
         assert_eq!(split_unit_tax(dec!(10), dec!(0), &[]), Some((dec!(0), dec!(0))));
+    }
+
+    /// OpenCart keeps the unit tax unrounded (30.74 x 21 % = 6.4554), sums unit tax x quantity
+    /// unrounded (12.9108) and rounds only the charged total (80.3803 -> 80.38): per-total.
+    #[test]
+    fn orders_keep_opencarts_unrounded_tax_and_round_the_charged_total() {
+        let w: WireOrder = serde_json::from_value(json!({
+            "order_id": 2, "customer_id": 0, "email": "gast2@example.nl", "order_status_id": 2,
+            "date_added": "2026-01-05T08:07:00Z", "date_modified": "2026-01-05T08:07:00Z", "total": "80.3803",
+            "shipping_address": {"firstname": "Jan", "lastname": "Koper", "address_1": "Kerkstraat 2",
+                "city": "Gent", "postcode": "9000", "iso_code_2": "BE"},
+            "lines": [{"order_product_id": 20, "product_id": 1000, "name": "Bonen", "model": "KOF-1",
+                "quantity": 2, "price": "30.7400", "total": "61.4800", "tax": "6.4554", "sku": "KOF-1",
+                "product_model": "KOF-1", "tax_class_id": 9, "options": []}],
+            "totals": [
+                {"code": "sub_total", "title": "Sub-Total", "value": "61.4800", "sort_order": 1},
+                {"code": "shipping", "title": "Flat Shipping Rate", "value": "4.9500", "sort_order": 3},
+                {"code": "tax", "title": "BTW 21%", "value": "13.9503", "sort_order": 5},
+                {"code": "total", "title": "Total", "value": "80.3803", "sort_order": 9}],
+            "tax_rates": {"9": [{"tax_rate_id": 86, "name": "BTW 21%", "rate": "21.0000", "type": "P", "geo_zone_id": 3}]}
+        }))
+        .unwrap();
+        let rules = OrderRules {
+            sku_fallback_model: true,
+            currency: Currency::eur(),
+            key_is_model: false,
+        };
+        let o = order(&w, &rules).unwrap();
+        assert_eq!(o.vat_rounding, VatRounding::PerTotal);
+        assert_eq!(o.lines[0].tax, Some(dec!(12.9108)));
+        assert_eq!(o.shipping_cost.as_ref().unwrap().tax, Some(dec!(1.0395)));
+        assert_eq!(o.grand_total, dec!(80.38));
+        let hoog = koppel_core::VatRate::new(dec!(21), Some(koppel_core::VatKind::Hoog)).unwrap();
+        let shop = koppel_core::vat::ShopVat::of_line(&o.lines[0]);
+        let row = shop.row.unwrap();
+        assert!(koppel_core::vat::explains(
+            &hoog,
+            &row,
+            TaxMode::Exclusive,
+            o.vat_rounding
+        ));
+        // per unit (round(6.4554) x 2 = 12.92) it would not be explained: the old false quarantine
+        assert!(!koppel_core::vat::explains(
+            &hoog,
+            &row,
+            TaxMode::Exclusive,
+            VatRounding::PerUnit
+        ));
     }
 
     #[test]

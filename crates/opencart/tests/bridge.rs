@@ -520,7 +520,7 @@ async fn every_flow_on_each_schema_variant() {
 }
 
 fn check_order_1(variant: &str, o: &Order) {
-    assert_eq!(o.vat_rounding, VatRounding::PerUnit);
+    assert_eq!(o.vat_rounding, VatRounding::PerTotal);
     assert_eq!(o.tax_mode, TaxMode::Exclusive);
     // 2026-01-10 10:00 in Amsterdam is 09:00 UTC
     assert_eq!(

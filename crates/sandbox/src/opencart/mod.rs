@@ -75,7 +75,15 @@ pub async fn start(addr: SocketAddr, opts: OpenCartOptions) -> std::io::Result<R
         *reset_app.shop.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
         reset_app.nonces.lock().unwrap_or_else(|p| p.into_inner()).clear();
     });
-    let router = api::router(app, control.clone()).merge(control::routes(control.clone(), reset));
+    let controls = axum::Router::new()
+        .route(
+            "/_sandbox/opencart/records",
+            axum::routing::post(api::control_records),
+        )
+        .with_state(app.clone());
+    let router = api::router(app, control.clone())
+        .merge(controls)
+        .merge(control::routes(control.clone(), reset));
     control::serve(router, addr, control).await
 }
 

@@ -9,12 +9,12 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod connector;
 pub mod mapping;
 pub mod models;
-pub mod oauth;
 
 use std::sync::Arc;
 

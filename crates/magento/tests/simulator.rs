@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use chrono::Utc;
-use common::{config, product_of, shop};
+use common::{product_of, shop};
 use koppel_core::model::{convert_tax_mode, Kind};
 use koppel_core::{
     Connector, Customer, Error, Money, OpenAmount, Order, PaymentStatus, Product, ReadRequest, Record, Sink,
@@ -14,10 +14,7 @@ use koppel_core::{
 use koppel_magento::client::{Filter, SearchCriteria};
 use koppel_magento::models::{SearchResult, WireComment};
 use koppel_magento::MagentoConnector;
-use koppel_sandbox::magento::{
-    start, MagentoOptions, ACCESS_TOKEN, ACCESS_TOKEN_SECRET, CONSUMER_KEY, CONSUMER_SECRET, TAX_CLASS_HIGH,
-    TAX_CLASS_LOW,
-};
+use koppel_sandbox::magento::{MagentoOptions, ACCESS_TOKEN, TAX_CLASS_HIGH, TAX_CLASS_LOW};
 use koppel_sandbox::seed::{self, SeedArticle, SeedConfig};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -224,7 +221,7 @@ async fn msi_stock_respects_the_input_limit() {
     struct Item {
         sku: String,
         source_code: String,
-        #[serde(deserialize_with = "koppel_magento::models::de_decimal")]
+        #[serde(deserialize_with = "koppel_core::wire::decimal::de")]
         quantity: Decimal,
         status: u8,
     }
@@ -275,7 +272,7 @@ async fn legacy_stock_items_without_msi() {
     );
     #[derive(serde::Deserialize)]
     struct Si {
-        #[serde(deserialize_with = "koppel_magento::models::de_decimal")]
+        #[serde(deserialize_with = "koppel_core::wire::decimal::de")]
         qty: Decimal,
         is_in_stock: bool,
     }

@@ -34,16 +34,7 @@ const DEFAULT_STOCK_BATCH: usize = 100;
 /// under the 8 KB many web servers accept.
 const MAX_IN_LIST_LEN: usize = 4000;
 
-/// Names the record in a rejection or not-found error that the remote did not name.
-pub(super) fn on_record(e: Error, label: &str) -> Error {
-    match e {
-        Error::Rejected(r) => Error::Rejected(r.for_record(label)),
-        Error::NotFound { what } => Error::NotFound {
-            what: format!("{label}: {what}"),
-        },
-        other => other,
-    }
-}
+pub(super) use koppel_core::wire::on_record;
 
 /// One configured Magento shop.
 pub struct MagentoShop {
@@ -301,23 +292,12 @@ impl MagentoShop {
                 )))
             }
         };
-        let mut items = Vec::with_capacity(res.items.len());
-        for raw in &res.items {
-            let de = &mut serde_json::Deserializer::from_str(raw.get());
-            let item = match serde_path_to_error::deserialize::<_, W>(de) {
-                Ok(w) => map(&w),
-                Err(e) => {
-                    let head: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
-                    let path = e.path().to_string();
-                    Err(Rejection::new(
-                        label(&head),
-                        Some(&path),
-                        e.into_inner().to_string(),
-                    ))
-                }
-            };
-            items.push(item);
-        }
+        // one unreadable order is a rejection naming it and the field path; the page goes on
+        let items = res
+            .items
+            .iter()
+            .map(|raw| koppel_core::wire::parse_item::<W>(raw.get(), label).and_then(|w| map(&w)))
+            .collect();
         Ok(Page { next, items })
     }
 }

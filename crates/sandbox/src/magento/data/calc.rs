@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::magento::wire::{money, round2, ts};
 
+/// The store's tax settings an order was placed under (they are store configuration, and
 /// change over a shop's life; the seed varies them per order so every setting is covered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaxSetting {

@@ -128,8 +128,6 @@ pub(super) fn order_address(
     Value::Object(m)
 }
 
-/// The store's tax settings an order was placed under (they are store configuration, and
-
 impl Shop {
     /// The seeded shop for a config.
     pub fn seeded(cfg: &SeedConfig, prices_include_tax: bool) -> Shop {

@@ -9,9 +9,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
 
+use crate::auth::{MagentoAuth, OAuthCredentials};
 use crate::config::{AuthMode, Config};
 use crate::models::{ErrorBody, SearchResult};
-use crate::oauth::{MagentoAuth, OAuthCredentials};
 
 /// The scope `all`: global values (product data, stock), no store-view copies.
 pub const SCOPE_ALL: &str = "all";

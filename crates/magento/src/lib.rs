@@ -9,12 +9,12 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod connector;
 pub mod mapping;
 pub mod models;
-pub mod oauth;
 
 use std::sync::Arc;
 
@@ -43,19 +43,9 @@ fn example() -> &'static str {
     config::EXAMPLE
 }
 
-/// The table without its `type = "magento"` key (the runner strips it; the example carries it).
-fn without_type(mut value: serde_json::Value) -> serde_json::Value {
-    if let Some(o) = value.as_object_mut() {
-        if o.get("type").and_then(|t| t.as_str()) == Some("magento") {
-            o.remove("type");
-        }
-    }
-    value
-}
-
 /// Parses and checks a config without I/O.
 pub fn parse(value: serde_json::Value) -> Result<Config> {
-    let cfg: Config = parse_config(without_type(value))?;
+    let cfg: Config = parse_config(koppel_core::wire::without_type(value, "magento"))?;
     cfg.validate()?;
     Ok(cfg)
 }

@@ -1,63 +1,12 @@
 //! Wire types of the Magento 2 REST API, as far as koppel reads and writes them.
 //!
 //! Amounts are [`Decimal`] read from the JSON text itself (number or string), never through
-//! `f64`: the deserialisers below take the value as a [`RawValue`] and parse its digits.
+//! `f64`: the deserialisers of `koppel_core::wire::decimal` take the value as raw JSON and parse its digits.
 //! Amounts are written as JSON numbers from their decimal text, likewise exact.
 
 use rust_decimal::Decimal;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::value::RawValue;
-
-/// Parses a decimal from raw JSON text: a number (`12.10`, `1e2`) or a string holding one.
-pub fn parse_decimal_json(raw: &str) -> Result<Decimal, String> {
-    let raw = raw.trim();
-    let text: std::borrow::Cow<'_, str> = if raw.starts_with('"') {
-        let s: String = serde_json::from_str(raw).map_err(|e| e.to_string())?;
-        s.trim().to_owned().into()
-    } else {
-        raw.into()
-    };
-    if text.is_empty() {
-        return Err("empty amount".into());
-    }
-    if text.contains(['e', 'E']) {
-        Decimal::from_scientific(&text).map_err(|e| format!("{text:?} is not an amount: {e}"))
-    } else {
-        text.parse::<Decimal>()
-            .map_err(|e| format!("{text:?} is not an amount: {e}"))
-    }
-}
-
-/// `deserialize_with` for a required amount (JSON number or numeric string).
-pub fn de_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
-    let raw = Box::<RawValue>::deserialize(d)?;
-    parse_decimal_json(raw.get()).map_err(D::Error::custom)
-}
-
-/// `deserialize_with` for an optional amount: absent, `null` and `""` are `None`.
-pub fn de_opt_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
-    let raw = Option::<Box<RawValue>>::deserialize(d)?;
-    match raw {
-        None => Ok(None),
-        Some(r) if r.get().trim() == "\"\"" || r.get().trim() == "null" => Ok(None),
-        Some(r) => parse_decimal_json(r.get()).map(Some).map_err(D::Error::custom),
-    }
-}
-
-/// `serialize_with` writing an amount as a JSON number from its decimal text.
-pub fn ser_number<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-    let raw = RawValue::from_string(d.normalize().to_string()).map_err(serde::ser::Error::custom)?;
-    raw.serialize(s)
-}
-
-/// `serialize_with` for an optional amount (use with `skip_serializing_if = "Option::is_none"`).
-pub fn ser_opt_number<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => ser_number(d, s),
-        None => s.serialize_none(),
-    }
-}
 
 /// `deserialize_with` for flags Magento sends as `0`/`1`, `"0"`/`"1"` or booleans.
 pub fn de_flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
@@ -176,7 +125,7 @@ pub struct WireProduct {
     #[serde(default)]
     pub name: Option<String>,
     /// Price.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub price: Option<Decimal>,
     /// 1 enabled, 2 disabled.
     #[serde(default, deserialize_with = "de_opt_id")]
@@ -185,7 +134,7 @@ pub struct WireProduct {
     #[serde(default, deserialize_with = "de_opt_id")]
     pub visibility: Option<u64>,
     /// Weight.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub weight: Option<Decimal>,
     /// Extension attributes.
     #[serde(default)]
@@ -240,7 +189,10 @@ pub struct ProductPayload {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
     /// Price.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_number")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "koppel_core::wire::decimal::ser_opt"
+    )]
     pub price: Option<Decimal>,
     /// 1 enabled, 2 disabled.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -249,7 +201,10 @@ pub struct ProductPayload {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub visibility: Option<u8>,
     /// Weight.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_number")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "koppel_core::wire::decimal::ser_opt"
+    )]
     pub weight: Option<Decimal>,
     /// Category links.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -332,7 +287,7 @@ pub struct SourceItem {
     /// Source code.
     pub source_code: String,
     /// Quantity.
-    #[serde(serialize_with = "ser_number")]
+    #[serde(serialize_with = "koppel_core::wire::decimal::ser")]
     pub quantity: Decimal,
     /// 1 in stock, 0 out of stock.
     pub status: u8,
@@ -353,7 +308,7 @@ pub struct StockItem {
     #[serde(deserialize_with = "de_id")]
     pub item_id: u64,
     /// Quantity.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub qty: Option<Decimal>,
     /// In stock.
     #[serde(default, deserialize_with = "de_opt_flag")]
@@ -369,7 +324,7 @@ pub struct WireSourceItem {
     #[serde(default)]
     pub source_code: String,
     /// Quantity.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub quantity: Option<Decimal>,
     /// 1 in stock, 0 out of stock.
     #[serde(default, deserialize_with = "de_opt_id")]
@@ -403,7 +358,7 @@ pub struct StockItemEnvelope {
 #[derive(Debug, Serialize)]
 pub struct StockItemPayload {
     /// Quantity.
-    #[serde(serialize_with = "ser_number")]
+    #[serde(serialize_with = "koppel_core::wire::decimal::ser")]
     pub qty: Decimal,
     /// In stock.
     pub is_in_stock: bool,
@@ -475,52 +430,52 @@ pub struct WireOrderItem {
     #[serde(default)]
     pub product_type: Option<String>,
     /// Quantity ordered.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub qty_ordered: Option<Decimal>,
     /// Unit price excl. VAT.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub price: Option<Decimal>,
     /// Unit price incl. VAT.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub price_incl_tax: Option<Decimal>,
     /// Row total excl. VAT (before discount).
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub row_total: Option<Decimal>,
     /// Row total incl. VAT (before discount).
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub row_total_incl_tax: Option<Decimal>,
     /// VAT percentage.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub tax_percent: Option<Decimal>,
     /// VAT on the row, after the discount when tax is applied after discount.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub tax_amount: Option<Decimal>,
     /// Line discount (positive), incl. or excl. VAT per `tax/calculation/discount_tax`.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub discount_amount: Option<Decimal>,
     /// The VAT part of an incl.-VAT discount that the tax no longer carries.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub discount_tax_compensation_amount: Option<Decimal>,
     /// `price` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_price: Option<Decimal>,
     /// `price_incl_tax` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_price_incl_tax: Option<Decimal>,
     /// `row_total` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_row_total: Option<Decimal>,
     /// `row_total_incl_tax` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_row_total_incl_tax: Option<Decimal>,
     /// `tax_amount` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_tax_amount: Option<Decimal>,
     /// `discount_amount` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_discount_amount: Option<Decimal>,
     /// `discount_tax_compensation_amount` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_discount_tax_compensation_amount: Option<Decimal>,
 }
 
@@ -605,7 +560,7 @@ pub struct WireOrder {
     #[serde(default)]
     pub base_currency_code: Option<String>,
     /// Base to order currency rate.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_to_order_rate: Option<Decimal>,
     /// Entity id of the order this edit replaced.
     #[serde(default, deserialize_with = "de_opt_id")]
@@ -626,68 +581,68 @@ pub struct WireOrder {
     #[serde(default, deserialize_with = "de_opt_id")]
     pub edit_increment: Option<u64>,
     /// Subtotal excl. VAT before discount (the sum of the rows' `row_total`).
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub subtotal: Option<Decimal>,
     /// Shipping discount (positive), part of `discount_amount`.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub shipping_discount_amount: Option<Decimal>,
     /// The VAT part of an incl.-VAT shipping discount.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub shipping_discount_tax_compensation_amount: Option<Decimal>,
     /// Sum of the items' discount tax compensation.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub discount_tax_compensation_amount: Option<Decimal>,
     /// `subtotal` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_subtotal: Option<Decimal>,
     /// `shipping_amount` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_shipping_amount: Option<Decimal>,
     /// `shipping_incl_tax` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_shipping_incl_tax: Option<Decimal>,
     /// `shipping_tax_amount` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_shipping_tax_amount: Option<Decimal>,
     /// `shipping_discount_amount` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_shipping_discount_amount: Option<Decimal>,
     /// `shipping_discount_tax_compensation_amount` in the base currency (Magento's column
     /// name is cut to `..._amnt`).
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_shipping_discount_tax_compensation_amnt: Option<Decimal>,
     /// `discount_amount` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_discount_amount: Option<Decimal>,
     /// `discount_tax_compensation_amount` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_discount_tax_compensation_amount: Option<Decimal>,
     /// `tax_amount` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_tax_amount: Option<Decimal>,
     /// `grand_total` in the base currency.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub base_grand_total: Option<Decimal>,
     /// Shipping excl. VAT.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub shipping_amount: Option<Decimal>,
     /// Shipping incl. VAT.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub shipping_incl_tax: Option<Decimal>,
     /// VAT on shipping.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub shipping_tax_amount: Option<Decimal>,
     /// Shipping description, e.g. `Flat Rate - Fixed`.
     #[serde(default)]
     pub shipping_description: Option<String>,
     /// Order discount (negative).
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub discount_amount: Option<Decimal>,
     /// VAT total.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub tax_amount: Option<Decimal>,
     /// Grand total.
-    #[serde(default, deserialize_with = "de_opt_decimal")]
+    #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
     pub grand_total: Option<Decimal>,
     /// Lines.
     #[serde(default)]
@@ -794,11 +749,11 @@ mod tests {
 
     #[derive(Deserialize)]
     struct Amounts {
-        #[serde(deserialize_with = "de_decimal")]
+        #[serde(deserialize_with = "koppel_core::wire::decimal::de")]
         a: Decimal,
-        #[serde(default, deserialize_with = "de_opt_decimal")]
+        #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
         b: Option<Decimal>,
-        #[serde(default, deserialize_with = "de_opt_decimal")]
+        #[serde(default, deserialize_with = "koppel_core::wire::decimal::de_opt")]
         c: Option<Decimal>,
     }
 

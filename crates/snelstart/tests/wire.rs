@@ -25,7 +25,7 @@ fn config(server: &str, extra: Value) -> Config {
     for (k, val) in extra.as_object().unwrap() {
         v[k] = val.clone();
     }
-    Config::from_json(v).unwrap()
+    koppel_snelstart::parse(v).unwrap()
 }
 
 fn connector(server: &MockServer, extra: Value) -> SnelStartConnector {

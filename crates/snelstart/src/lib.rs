@@ -8,13 +8,14 @@
 //!   [`config::EXAMPLE`].
 //! - [`SnelStartConnector`]: the [`koppel_core::Connector`]; its [`connector::SnelStartAdministration`]
 //!   implements every source and sink.
-//! - [`client`]: token auth, paging and the error classifier; [`mapping`]: the pure wire <->
+//! - [`auth`]: the token grant and headers; [`client`]: paging and the error classifier; [`mapping`]: the pure wire <->
 //!   canonical functions; [`models`]: the wire types.
 //!
 //! Registered in the connector registry as `snelstart` (role accounting).
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod connector;

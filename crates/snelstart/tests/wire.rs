@@ -557,6 +557,12 @@ async fn amounts_go_to_snelstart_with_exactly_their_decimal_digits() {
         .respond_with(ArticleByCode)
         .mount(&server)
         .await;
+    // the exactly-once lookup by orderreferentie finds nothing
+    Mock::given(method("GET"))
+        .and(path("/v2/verkooporders"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
     Mock::given(method("POST"))
         .and(path("/v2/verkooporders"))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "id": "o-9" })))

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::diff::FieldChange;
 use crate::error::{Rejection, Result};
 use crate::http::StatsSnapshot;
 use crate::model::{Customer, Kind, OpenAmount, Order, PaymentStatus, Product, Record, Sku, StockLevel};
@@ -127,19 +128,6 @@ pub enum Dependency {
     Product(Sku),
 }
 
-/// One changed field: `path` (JSON path, e.g. `price.amount`, `lines[2].quantity`), the value
-/// the target holds now (or, without a read of the target, the value last written) and the
-/// value that would be written (`null` when absent).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldChange {
-    /// Field path.
-    pub path: String,
-    /// Value the target holds now.
-    pub before: serde_json::Value,
-    /// Value that would be written.
-    pub after: serde_json::Value,
-}
-
 /// What writing a record would do, decided by [`Sink::prepare`] against what the target holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -239,14 +227,14 @@ pub const CHANGED_AFTER_EXPORT: &str = "changed_after_export";
 /// the fields that differ from what was last written (unchanged when none do), one without is
 /// a create.
 pub fn prepare_from_previous<R: Record>(item: &WriteItem<R>) -> Result<Prepared> {
-    let after = crate::engine::record_json(&item.record)?;
+    let after = crate::diff::record_json(&item.record)?;
     Ok(match &item.target_id {
         Some(id) => {
             let before = match &item.previous {
-                Some(p) => crate::engine::record_json(p)?,
+                Some(p) => crate::diff::record_json(p)?,
                 None => serde_json::Value::Null,
             };
-            let changes = crate::engine::diff_json(&before, &after);
+            let changes = crate::diff::diff_json(&before, &after);
             if changes.is_empty() && item.previous.is_some() {
                 Prepared::unchanged(id.clone())
             } else {
@@ -352,6 +340,15 @@ pub trait Sink<R: Record>: Send + Sync {
     /// How many records [`Sink::prepare`] and [`Sink::apply`] take at once.
     fn batch_size(&self) -> usize {
         1
+    }
+
+    /// How many batches (calls of [`Sink::prepare`] / [`Sink::apply`]) this sink allows in
+    /// flight at once: the target's own limit (a shop that serialises writes declares 1).
+    /// The engine runs `min(concurrency(), FlowOptions::concurrency)` batches at once (at
+    /// least one), so a sink needs no concurrency setting of its own. Default: no limit of its
+    /// own (`usize::MAX`), the flow's setting decides.
+    fn concurrency(&self) -> usize {
+        usize::MAX
     }
 
     /// Finds a record this sink may already have written, by its natural key (a SnelStart order

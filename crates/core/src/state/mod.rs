@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Flow;
 use crate::error::Result;
+use crate::flows::Flow;
 use crate::model::Kind;
 
 mod sqlite;

@@ -12,8 +12,8 @@ use super::{
     Binding, CursorRecord, JournalEntry, JournalOutcome, Lease, NewIntent, QuarantineEntry, RunRecord,
     StateStore, WriteCompletion, WriteOp,
 };
-use crate::engine::Flow;
 use crate::error::{Error, Result};
+use crate::flows::Flow;
 use crate::model::Kind;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` holds how many ran.

@@ -1,11 +1,24 @@
-//! Record hashing and plan diffs.
+//! Record hashing and plan diffs: the canonical JSON of a record, its hash, and the
+//! [`FieldChange`]s between two of them (used by the engine and by `Sink::prepare` helpers).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::connector::FieldChange;
 use crate::error::{Error, Result};
+
+/// One changed field: `path` (JSON path, e.g. `price.amount`, `lines[2].quantity`), the value
+/// the target holds now (or, without a read of the target, the value last written) and the
+/// value that would be written (`null` when absent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Field path.
+    pub path: String,
+    /// Value the target holds now.
+    pub before: serde_json::Value,
+    /// Value that would be written.
+    pub after: serde_json::Value,
+}
 
 /// Top-level fields that do not count as a change: when the source touched the record, and
 /// the source's own id.

@@ -400,8 +400,7 @@ impl SnelStartClient {
 
     /// `POST <path>` with a JSON body; `safety` says whether a retry may duplicate.
     pub async fn post<B: Serialize>(&self, path: &str, body: &B, safety: Safety) -> Result<Option<Value>> {
-        let bytes =
-            serde_json::to_vec(body).map_err(|e| Error::internal(format!("cannot encode body: {e}")))?;
+        let bytes = koppel_core::wire::encode_json(body)?;
         let resp = self
             .call(Method::POST, path, None, path, Some(bytes), safety)
             .await?;
@@ -410,8 +409,7 @@ impl SnelStartClient {
 
     /// `PUT <path>` with the whole object.
     pub async fn put(&self, path: &str, endpoint: &str, body: &Value) -> Result<Option<Value>> {
-        let bytes =
-            serde_json::to_vec(body).map_err(|e| Error::internal(format!("cannot encode body: {e}")))?;
+        let bytes = koppel_core::wire::encode_json(body)?;
         let resp = self
             .call(Method::PUT, path, None, endpoint, Some(bytes), Safety::Idempotent)
             .await?;
@@ -421,7 +419,7 @@ impl SnelStartClient {
 
 /// A success body, which may be empty.
 fn parse_optional_body(resp: &RawResponse) -> Option<Value> {
-    if resp.body.iter().all(u8::is_ascii_whitespace) {
+    if koppel_core::wire::is_empty(&resp.body) {
         None
     } else {
         serde_json::from_slice(&resp.body).ok()

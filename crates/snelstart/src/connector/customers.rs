@@ -191,7 +191,7 @@ impl SnelStartAdministration {
                 self.client
                     .put(&format!("/relaties/{id}"), "/relaties/{id}", body)
                     .await
-                    .map_err(|e| with_record(e, &c.label()))?;
+                    .map_err(|e| koppel_core::wire::on_record(e, &c.label()))?;
                 Ok(WriteOutcome::Updated {
                     target_id: id.clone(),
                 })
@@ -201,7 +201,7 @@ impl SnelStartAdministration {
                     .client
                     .post("/relaties", desired, Safety::NonIdempotent)
                     .await
-                    .map_err(|e| with_record(e, &c.label()))?;
+                    .map_err(|e| koppel_core::wire::on_record(e, &c.label()))?;
                 match created.as_ref().and_then(|v| v.get("id")).and_then(Value::as_str) {
                     Some(id) => Ok(WriteOutcome::Created { target_id: id.to_owned() }),
                     None => match self.match_relatie(c).await? {
@@ -227,7 +227,7 @@ impl Sink<Customer> for SnelStartAdministration {
             out.push(
                 self.prepare_customer(item)
                     .await
-                    .map_err(|e| with_record(e, &item.record.label())),
+                    .map_err(|e| koppel_core::wire::on_record(e, &item.record.label())),
             );
         }
         out

@@ -50,10 +50,10 @@ impl SnelStartAdministration {
         let mut out = Vec::with_capacity(items.len());
         for v in items {
             let label = item_label("invoice", &v);
-            let inv: Verkoopfactuur = match serde_json::from_value(v) {
+            let inv: Verkoopfactuur = match read_item("invoice", &v) {
                 Ok(i) => i,
-                Err(e) => {
-                    out.push(Err(Rejection::new(label, None, format!("unreadable: {e}"))));
+                Err(r) => {
+                    out.push(Err(r));
                     continue;
                 }
             };

@@ -53,7 +53,7 @@ pub struct SnelStartAdministration {
     config: Config,
     client: SnelStartClient,
     ttl: Duration,
-    refdata: tokio::sync::Mutex<Option<Timed<Arc<RefData>>>>,
+    refdata: koppel_core::wire::TtlCache<Arc<RefData>>,
     /// artikelcode -> article
     articles_by_code: Mutex<HashMap<String, Timed<Artikel>>>,
     /// article GUID (lower case) -> article
@@ -71,12 +71,13 @@ impl SnelStartConnector {
     pub fn new(config: Config) -> Result<Self> {
         config.validate()?;
         let client = SnelStartClient::new(&config)?;
+        let ttl = Duration::from_secs(config.reference_ttl_secs);
         Ok(SnelStartConnector {
             inner: Arc::new(SnelStartAdministration {
-                ttl: Duration::from_secs(config.reference_ttl_secs),
+                ttl,
                 config,
                 client,
-                refdata: tokio::sync::Mutex::new(None),
+                refdata: koppel_core::wire::TtlCache::new(ttl),
                 articles_by_code: Mutex::default(),
                 articles_by_id: Mutex::default(),
                 order_refs: Mutex::default(),
@@ -116,35 +117,37 @@ impl SnelStartAdministration {
 
     /// Reference data, read once per TTL.
     pub async fn refdata(&self) -> Result<Arc<RefData>> {
-        let mut guard = self.refdata.lock().await;
-        if let Some(t) = guard.as_ref() {
-            if self.fresh(t.at) {
-                return Ok(t.value.clone());
-            }
-        }
-        let c = &self.client;
-        // four small reads, side by side
-        let (groups, tarieven, landen, company): (Vec<Omzetgroep>, Vec<BtwTarief>, Vec<Land>, CompanyInfo) =
-            tokio::try_join!(
-                c.get("/artikelomzetgroepen", "/artikelomzetgroepen"),
-                c.get("/btwtarieven", "/btwtarieven"),
-                c.get("/landen", "/landen"),
-                c.get("/companyInfo", "/companyInfo"),
-            )?;
-        let refs = Arc::new(RefData::new(groups, tarieven, landen, &company));
-        *guard = Some(Timed {
-            at: Instant::now(),
-            value: refs.clone(),
-        });
-        Ok(refs)
+        self.refdata
+            .get_or_load(|| async {
+                let c = &self.client;
+                // four small reads, side by side
+                let (groups, tarieven, landen, company): (
+                    Vec<Omzetgroep>,
+                    Vec<BtwTarief>,
+                    Vec<Land>,
+                    CompanyInfo,
+                ) = tokio::try_join!(
+                    c.get("/artikelomzetgroepen", "/artikelomzetgroepen"),
+                    c.get("/btwtarieven", "/btwtarieven"),
+                    c.get("/landen", "/landen"),
+                    c.get("/companyInfo", "/companyInfo"),
+                )?;
+                Ok(Arc::new(RefData::new(groups, tarieven, landen, &company)))
+            })
+            .await
     }
 }
 
-fn with_record(e: Error, label: &str) -> Error {
-    match e {
-        Error::Rejected(r) => Error::Rejected(r.for_record(label)),
-        other => other,
-    }
+/// A list item read as `T`; an unreadable one is a rejection naming the record and the field
+/// path serde stopped at (e.g. `prijs`), via [`koppel_core::wire::parse_value`].
+fn read_item<T: serde::de::DeserializeOwned>(
+    kind: &str,
+    v: &Value,
+) -> std::result::Result<T, koppel_core::Rejection> {
+    koppel_core::wire::parse_value(v, |v| item_label(kind, v)).map_err(|mut r| {
+        r.message = format!("unreadable: {}", r.message);
+        r
+    })
 }
 
 #[async_trait]

@@ -386,7 +386,7 @@ impl SnelStartAdministration {
                 self.client
                     .put(&format!("/verkooporders/{id}"), "/verkooporders/{id}", body)
                     .await
-                    .map_err(|e| with_record(e, &label))?;
+                    .map_err(|e| koppel_core::wire::on_record(e, &label))?;
                 tracing::info!(order = %label, verkooporder = %id, "changed after export: verkooporder updated");
                 return Ok(WriteOutcome::Updated {
                     target_id: id.clone(),
@@ -401,7 +401,7 @@ impl SnelStartAdministration {
             .client
             .post("/verkooporders", &plan.body, Safety::NonIdempotent)
             .await
-            .map_err(|e| with_record(e, &label))?;
+            .map_err(|e| koppel_core::wire::on_record(e, &label))?;
         let parsed: Option<Verkooporder> = created.and_then(|v| serde_json::from_value(v).ok());
         if let Some(total) = parsed.as_ref().and_then(|p| p.totaal_inclusief_btw) {
             if koppel_core::model::round_money(total, 2) != plan.total_incl {
@@ -434,7 +434,7 @@ impl Sink<Order> for SnelStartAdministration {
             out.push(
                 self.prepare_order(item)
                     .await
-                    .map_err(|e| with_record(e, &item.record.label())),
+                    .map_err(|e| koppel_core::wire::on_record(e, &item.record.label())),
             );
         }
         out

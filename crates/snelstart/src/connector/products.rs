@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use async_trait::async_trait;
-use koppel_core::{Error, Page, Product, ReadRequest, Rejection, Result, Source};
+use koppel_core::{Error, Page, Product, ReadRequest, Result, Source};
 use serde_json::Value;
 
 use crate::client::Query;
@@ -102,9 +102,7 @@ impl Source<Product> for SnelStartAdministration {
         let items = items
             .into_iter()
             .map(|v| {
-                let label = item_label("article", &v);
-                let a: Artikel = serde_json::from_value(v)
-                    .map_err(|e| Rejection::new(&label, None, format!("unreadable: {e}")))?;
+                let a: Artikel = read_item("article", &v)?;
                 self.remember_article(&a);
                 mapping::article_to_product(&a, &refs, &self.config.products, today)
             })

@@ -1,7 +1,7 @@
 //! Articles as stock levels (`Source<StockLevel>`).
 
 use async_trait::async_trait;
-use koppel_core::{Page, ReadRequest, Rejection, Result, Source, StockLevel};
+use koppel_core::{Page, ReadRequest, Result, Source, StockLevel};
 
 use crate::config::StockKind;
 use crate::mapping::{self};
@@ -20,12 +20,9 @@ impl Source<StockLevel> for SnelStartAdministration {
         let (items, next) = self.read_articles(request, Some(select), cfg.incremental).await?;
         let items = items
             .into_iter()
-            .filter_map(|v| {
-                let label = item_label("article", &v);
-                match serde_json::from_value::<Artikel>(v) {
-                    Err(e) => Some(Err(Rejection::new(&label, None, format!("unreadable: {e}")))),
-                    Ok(a) => mapping::article_to_stock(&a, cfg.kind, cfg.skip_untracked).transpose(),
-                }
+            .filter_map(|v| match read_item::<Artikel>("article", &v) {
+                Err(r) => Some(Err(r)),
+                Ok(a) => mapping::article_to_stock(&a, cfg.kind, cfg.skip_untracked).transpose(),
             })
             .collect();
         Ok(Page { items, next })

@@ -93,7 +93,7 @@ async fn seeded_orders_are_booked_once_with_the_shops_totals() {
     }
     let base = ssim.base_url();
     let snelstart = koppel_snelstart::SnelStartConnector::new(
-        koppel_snelstart::Config::from_json(json!({
+        koppel_snelstart::parse(json!({
             "client_key": koppel_sandbox::snelstart::CLIENT_KEY,
             "subscription_key": koppel_sandbox::snelstart::SUBSCRIPTION_KEY,
             "api_base_url": format!("{base}/v2"),

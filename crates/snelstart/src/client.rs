@@ -1,122 +1,21 @@
-//! HTTP access to the SnelStart B2B API v2 through koppel-core's [`HttpClient`]: the
-//! `clientkey` token grant with a single-flight [`TokenCache`], the subscription-key header,
-//! OData paging (`$skip`/`$top`, stop on a short page), and the classifier that turns
+//! HTTP access to the SnelStart B2B API v2 through koppel-core's [`HttpClient`] (authenticated
+//! by [`crate::auth::TokenAuth`]): OData paging (`$skip`/`$top`, stop on a short page), and the classifier that turns
 //! SnelStart's error bodies into [`Error`]s.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use async_trait::async_trait;
-use koppel_core::http::{
-    default_classify, AuthProvider, HttpClient, RawResponse, Safety, StatsSnapshot, TokenCache,
-};
-use koppel_core::{Error, Rejection, Result, Secret};
+use koppel_core::http::{default_classify, HttpClient, RawResponse, Safety, StatsSnapshot};
+use koppel_core::{Error, Rejection, Result};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
+pub use crate::auth::{account_key, classify_token, TokenAuth, SUBSCRIPTION_HEADER, TOKEN_MARGIN};
 use crate::config::Config;
-use crate::models::{ApiError, TokenResponse};
-
-/// Renew the token this long before it expires.
-pub const TOKEN_MARGIN: Duration = Duration::from_secs(60);
-
-/// Header carrying the subscription key.
-pub const SUBSCRIPTION_HEADER: &str = "Ocp-Apim-Subscription-Key";
-
-/// The rate-limiter account of an administration: a hash of its koppelsleutel (never the key).
-pub fn account_key(client_key: &Secret) -> String {
-    let digest = Sha256::digest(client_key.expose().as_bytes());
-    format!("snelstart:{}", &hex::encode(digest)[..16])
-}
-
-/// Fetches bearer tokens with the `clientkey` grant and adds them (and the subscription key)
-/// to every API request.
-pub struct TokenAuth {
-    token_client: HttpClient,
-    auth_url: String,
-    client_key: Secret,
-    subscription_key: Secret,
-    cache: TokenCache,
-    /// The API client, to register fetched tokens with its redactor. Set after the API client
-    /// is built and cleared when the [`SnelStartClient`] is dropped (no reference cycle left).
-    api: Mutex<Option<HttpClient>>,
-}
-
-impl TokenAuth {
-    /// Fetches a token from the token endpoint.
-    async fn fetch(&self) -> Result<(Secret, Duration)> {
-        let body = serde_urlencoded_form(&[
-            ("grant_type", "clientkey"),
-            ("clientkey", self.client_key.expose()),
-        ]);
-        let request = self
-            .token_client
-            .reqwest()
-            .post(&self.auth_url)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
-            .build()
-            .map_err(|e| Error::config("auth_url", format!("cannot build the token request: {e}")))?;
-        let resp = self
-            .token_client
-            .send(request, "/b2b/token", Safety::Idempotent)
-            .await?;
-        let token: TokenResponse = resp.json()?;
-        let access = token
-            .access_token
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Error::protocol("the token endpoint answered without access_token"))?;
-        let lifetime = token
-            .expires_in
-            .as_ref()
-            .and_then(|v| {
-                v.as_u64()
-                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-            })
-            .unwrap_or(3599);
-        self.token_client.add_secret(&access);
-        if let Some(api) = self.api.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            api.add_secret(&access);
-        }
-        Ok((Secret::new(access), Duration::from_secs(lifetime)))
-    }
-
-    /// How many tokens were fetched.
-    pub fn fetches(&self) -> u64 {
-        self.cache.fetches()
-    }
-}
-
-/// `a=b&c=d`, form-encoded.
-fn serde_urlencoded_form(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
-
-#[async_trait]
-impl AuthProvider for TokenAuth {
-    async fn authorize(&self, request: &mut reqwest::Request) -> Result<u64> {
-        let (token, generation) = self.cache.get(TOKEN_MARGIN, || self.fetch()).await?;
-        let bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-            .map_err(|_| Error::protocol("the access token is not a valid header value"))?;
-        let key = HeaderValue::from_str(self.subscription_key.expose())
-            .map_err(|_| Error::config("subscription_key", "is not a valid header value"))?;
-        let headers = request.headers_mut();
-        headers.insert(AUTHORIZATION, bearer);
-        headers.insert(SUBSCRIPTION_HEADER, key);
-        Ok(generation)
-    }
-
-    async fn refresh(&self, generation: u64) -> Result<bool> {
-        Ok(self.cache.invalidate(generation).await)
-    }
-}
+use crate::models::ApiError;
 
 // ---------------------------------------------------------------------------------------------
 // Error classification
@@ -238,7 +137,7 @@ pub fn parse_rejection(body: &[u8]) -> Rejection {
 }
 
 /// The message inside an API Management or OAuth error body, if any.
-fn body_message(resp: &RawResponse) -> String {
+pub(crate) fn body_message(resp: &RawResponse) -> String {
     let json: Option<Value> = serde_json::from_slice(&resp.body).ok();
     let from_json = json.as_ref().and_then(|j| {
         ["message", "Message", "error_description", "error"]
@@ -268,20 +167,6 @@ pub fn classify(resp: &RawResponse) -> Error {
         403 => Error::Auth {
             message: format!(
                 "HTTP 403: the koppeling lacks a permission (scope) ({})",
-                body_message(resp)
-            ),
-        },
-        _ => default_classify(resp),
-    }
-}
-
-/// Classifies an answer of the token endpoint: 400/401 mean the koppelsleutel was refused.
-pub fn classify_token(resp: &RawResponse) -> Error {
-    match resp.status.as_u16() {
-        400 | 401 | 403 => Error::Auth {
-            message: format!(
-                "the token endpoint refused the koppelsleutel (client_key), HTTP {}: {}; create a new koppelsleutel in SnelStart Web and check it belongs to this administration",
-                resp.status.as_u16(),
                 body_message(resp)
             ),
         },
@@ -369,7 +254,6 @@ impl Query {
 /// The SnelStart API client of one administration.
 pub struct SnelStartClient {
     api: HttpClient,
-    token_client: HttpClient,
     auth: Arc<TokenAuth>,
     base: String,
 }
@@ -377,7 +261,7 @@ pub struct SnelStartClient {
 impl Drop for SnelStartClient {
     fn drop(&mut self) {
         // break the API client <-> token provider cycle
-        self.auth.api.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.auth.detach();
     }
 }
 
@@ -392,20 +276,7 @@ impl std::fmt::Debug for SnelStartClient {
 impl SnelStartClient {
     /// Builds the clients (no I/O).
     pub fn new(config: &Config) -> Result<Self> {
-        let token_client = HttpClient::builder("snelstart-auth")
-            .policy(config.http.clone())
-            .classifier(Arc::new(classify_token))
-            .secret(&config.client_key)
-            .secret(&config.subscription_key)
-            .build()?;
-        let auth = Arc::new(TokenAuth {
-            token_client: token_client.clone(),
-            auth_url: config.auth_url.clone(),
-            client_key: config.client_key.clone(),
-            subscription_key: config.subscription_key.clone(),
-            cache: TokenCache::default(),
-            api: Mutex::new(None),
-        });
+        let auth = Arc::new(TokenAuth::new(config)?);
         let api = HttpClient::builder("snelstart")
             .policy(config.http.clone())
             .rate_limits(account_key(&config.client_key), config.effective_limits())
@@ -414,10 +285,9 @@ impl SnelStartClient {
             .secret(&config.client_key)
             .secret(&config.subscription_key)
             .build()?;
-        *auth.api.lock().unwrap_or_else(|p| p.into_inner()) = Some(api.clone());
+        auth.attach(&api);
         Ok(SnelStartClient {
             api,
-            token_client,
             auth,
             base: config.api_base_url.trim_end_matches('/').to_owned(),
         })
@@ -425,7 +295,7 @@ impl SnelStartClient {
 
     /// Requests made so far (API and token endpoint).
     pub fn stats(&self) -> StatsSnapshot {
-        self.api.stats().merge(self.token_client.stats())
+        self.api.stats().merge(self.auth.token_client().stats())
     }
 
     /// Tokens fetched so far.
@@ -440,8 +310,7 @@ impl SnelStartClient {
 
     /// Makes sure a token can be had (for `check`): the cached one, or a fresh fetch.
     pub async fn probe_token(&self) -> Result<()> {
-        let auth = &self.auth;
-        auth.cache.get(TOKEN_MARGIN, || auth.fetch()).await.map(|_| ())
+        self.auth.probe().await
     }
 
     async fn call(
@@ -531,8 +400,7 @@ impl SnelStartClient {
 
     /// `POST <path>` with a JSON body; `safety` says whether a retry may duplicate.
     pub async fn post<B: Serialize>(&self, path: &str, body: &B, safety: Safety) -> Result<Option<Value>> {
-        let bytes =
-            serde_json::to_vec(body).map_err(|e| Error::internal(format!("cannot encode body: {e}")))?;
+        let bytes = koppel_core::wire::encode_json(body)?;
         let resp = self
             .call(Method::POST, path, None, path, Some(bytes), safety)
             .await?;
@@ -541,8 +409,7 @@ impl SnelStartClient {
 
     /// `PUT <path>` with the whole object.
     pub async fn put(&self, path: &str, endpoint: &str, body: &Value) -> Result<Option<Value>> {
-        let bytes =
-            serde_json::to_vec(body).map_err(|e| Error::internal(format!("cannot encode body: {e}")))?;
+        let bytes = koppel_core::wire::encode_json(body)?;
         let resp = self
             .call(Method::PUT, path, None, endpoint, Some(bytes), Safety::Idempotent)
             .await?;
@@ -552,7 +419,7 @@ impl SnelStartClient {
 
 /// A success body, which may be empty.
 fn parse_optional_body(resp: &RawResponse) -> Option<Value> {
-    if resp.body.iter().all(u8::is_ascii_whitespace) {
+    if koppel_core::wire::is_empty(&resp.body) {
         None
     } else {
         serde_json::from_slice(&resp.body).ok()
@@ -692,13 +559,5 @@ mod tests {
             q.to_query_string(),
             "$filter=Email%20eq%20%27o%27%27brien@x.nl%27%20and%20ModifiedOn%20gt%20datetime%272024-01-01T00:00:00.000%27&$select=Id,Artikelcode&$skip=50&$top=25"
         );
-    }
-
-    #[test]
-    fn account_key_hides_the_client_key() {
-        let k = account_key(&Secret::new("my-secret-koppelsleutel"));
-        assert!(k.starts_with("snelstart:") && !k.contains("my-secret"));
-        assert_eq!(k, account_key(&Secret::new("my-secret-koppelsleutel")));
-        assert_ne!(k, account_key(&Secret::new("other")));
     }
 }

@@ -404,13 +404,6 @@ pub enum VatMismatch {
 }
 
 impl Config {
-    /// Parses and validates a config table (JSON, without the `type` key).
-    pub fn from_json(value: serde_json::Value) -> Result<Config> {
-        let config: Config = koppel_core::registry::parse_config(value)?;
-        config.validate()?;
-        Ok(config)
-    }
-
     /// Checks values serde cannot: URLs, page sizes, the process status, the category source.
     pub fn validate(&self) -> Result<()> {
         for (path, value) in [("api_base_url", &self.api_base_url), ("auth_url", &self.auth_url)] {
@@ -513,7 +506,7 @@ impl Config {
 }
 
 /// A commented example (the body of a `[pairs.<name>.accounting]` table).
-pub const EXAMPLE_CONFIG: &str = r#"type = "snelstart"
+pub const EXAMPLE: &str = r#"type = "snelstart"
 # The koppelsleutel of the administration (SnelStart Web > koppelingen) and your API
 # subscription key (developer portal). Take them from the environment, never inline.
 client_key = "${SNELSTART_CLIENT_KEY}"
@@ -556,7 +549,7 @@ mod tests {
     use serde_json::json;
 
     fn example_json() -> serde_json::Value {
-        let table: toml::Table = toml::from_str(EXAMPLE_CONFIG).unwrap();
+        let table: toml::Table = toml::from_str(EXAMPLE).unwrap();
         let mut v = serde_json::to_value(table).unwrap();
         v.as_object_mut().unwrap().remove("type");
         v
@@ -564,7 +557,7 @@ mod tests {
 
     #[test]
     fn example_config_parses() {
-        let c = Config::from_json(example_json()).unwrap();
+        let c = crate::parse(example_json()).unwrap();
         assert_eq!(c.api_base_url, DEFAULT_API_BASE_URL);
         assert_eq!(c.auth_url, DEFAULT_AUTH_URL);
         assert_eq!(c.article_page_size, 25);
@@ -588,7 +581,7 @@ mod tests {
         for (k, val) in patch.as_object().unwrap() {
             v[k] = val.clone();
         }
-        Config::from_json(v)
+        crate::parse(v)
     }
 
     fn path_of(r: Result<Config>) -> String {
@@ -600,7 +593,7 @@ mod tests {
 
     #[test]
     fn defaults_and_limits() {
-        let c = Config::from_json(minimal()).unwrap();
+        let c = crate::parse(minimal()).unwrap();
         assert_eq!(c.stock.kind, StockKind::Technical);
         assert!(c.stock.incremental);
         assert_eq!(c.orders.process_status, ProcesStatus::Order);
@@ -652,12 +645,12 @@ mod tests {
             "stock.kind"
         );
         assert_eq!(path_of(with(json!({ "unknown": 1 }))), "unknown");
-        assert_eq!(path_of(Config::from_json(json!({ "subscription_key": "x" }))), "");
+        assert_eq!(path_of(crate::parse(json!({ "subscription_key": "x" }))), "");
     }
 
     #[test]
     fn secrets_do_not_show_in_debug() {
-        let c = Config::from_json(minimal()).unwrap();
+        let c = crate::parse(minimal()).unwrap();
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("ck-123456") && !dbg.contains("sk-123456"), "{dbg}");
     }

@@ -5,16 +5,17 @@
 //! orders as verkooporders, exactly once (keyed by `orderreferentie`).
 //!
 //! - [`Config`]: the `[pairs.<name>.accounting]` table (`type = "snelstart"`), see
-//!   [`config::EXAMPLE_CONFIG`].
-//! - [`SnelStartConnector`]: the [`koppel_core::Connector`]; its [`connector::Inner`]
+//!   [`config::EXAMPLE`].
+//! - [`SnelStartConnector`]: the [`koppel_core::Connector`]; its [`connector::SnelStartAdministration`]
 //!   implements every source and sink.
-//! - [`client`]: token auth, paging and the error classifier; [`mapping`]: the pure wire <->
+//! - [`auth`]: the token grant and headers; [`client`]: paging and the error classifier; [`mapping`]: the pure wire <->
 //!   canonical functions; [`models`]: the wire types.
 //!
 //! Registered in the connector registry as `snelstart` (role accounting).
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod connector;
@@ -26,8 +27,8 @@ use std::sync::Arc;
 use koppel_core::{Capabilities, Connector, ConnectorContext, ConnectorDescriptor, Kind, Result, Role};
 
 pub use client::SnelStartClient;
-pub use config::{Config, EXAMPLE_CONFIG};
-pub use connector::SnelStartConnector;
+pub use config::{Config, EXAMPLE};
+pub use connector::{SnelStartAdministration, SnelStartConnector};
 
 /// What the connector reads and writes.
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -45,15 +46,23 @@ fn schema() -> schemars::Schema {
 }
 
 fn example() -> &'static str {
-    EXAMPLE_CONFIG
+    EXAMPLE
 }
 
-fn validate(value: &serde_json::Value) -> Result<()> {
-    Config::from_json(value.clone()).map(|_| ())
+/// Parses and checks a config table (JSON, without the `type` key) without I/O.
+pub fn parse(value: serde_json::Value) -> Result<Config> {
+    let config: Config = koppel_core::registry::parse_config(value)?;
+    config.validate()?;
+    Ok(config)
+}
+
+/// Checks a config without I/O.
+pub fn validate(value: &serde_json::Value) -> Result<()> {
+    parse(value.clone()).map(|_| ())
 }
 
 fn factory(value: serde_json::Value, _ctx: &ConnectorContext) -> Result<Arc<dyn Connector>> {
-    let config = Config::from_json(value)?;
+    let config = parse(value)?;
     Ok(Arc::new(SnelStartConnector::new(config)?))
 }
 

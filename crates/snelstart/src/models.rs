@@ -5,7 +5,7 @@
 //! [`Decimal`] from JSON numbers or strings; amounts we send are written as JSON numbers.
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 /// A reference to another object: `{ "id": "<guid>", "uri": "…" }`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -240,16 +240,16 @@ pub struct VerkooporderRegel {
     /// Description, ≤ 250.
     pub omschrijving: String,
     /// Unit price (in the order's VAT mode).
-    #[serde(serialize_with = "ser_num")]
+    #[serde(serialize_with = "koppel_core::wire::decimal::ser")]
     pub stuksprijs: Decimal,
     /// Quantity.
-    #[serde(serialize_with = "ser_num")]
+    #[serde(serialize_with = "koppel_core::wire::decimal::ser")]
     pub aantal: Decimal,
     /// Discount percentage (always 0: discounts are priced into `stuksprijs` or on lines).
-    #[serde(serialize_with = "ser_num")]
+    #[serde(serialize_with = "koppel_core::wire::decimal::ser")]
     pub kortings_percentage: Decimal,
     /// Line total.
-    #[serde(serialize_with = "ser_num")]
+    #[serde(serialize_with = "koppel_core::wire::decimal::ser")]
     pub totaal: Decimal,
 }
 
@@ -342,14 +342,4 @@ pub struct ApiError {
     /// Dutch message.
     #[serde(default, alias = "Message")]
     pub message: Option<String>,
-}
-
-/// Writes a decimal as a JSON number with exactly its decimal digits (SnelStart's amount fields
-/// are numbers). The text goes out as a raw JSON value, never through `f64`, so `0.3` stays
-/// `0.3` and a 15-digit total keeps every digit; trailing zeros are dropped (`12.10` -> `12.1`).
-/// Serializers other than serde_json's (e.g. `serde_json::to_value`) see the same number.
-pub fn ser_num<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-    let raw = serde_json::value::RawValue::from_string(d.normalize().to_string())
-        .map_err(serde::ser::Error::custom)?;
-    raw.serialize(s)
 }

@@ -33,7 +33,7 @@ pub async fn sim(opts: SnelStartOptions) -> Running {
 }
 
 pub fn config(sim: &Running, extra: Value) -> Config {
-    Config::from_json(config_json(sim, extra)).unwrap()
+    koppel_snelstart::parse(config_json(sim, extra)).unwrap()
 }
 
 /// The config table (JSON, without `type`) for a simulator.

@@ -25,7 +25,7 @@ fn config(server: &str, extra: Value) -> Config {
     for (k, val) in extra.as_object().unwrap() {
         v[k] = val.clone();
     }
-    Config::from_json(v).unwrap()
+    koppel_snelstart::parse(v).unwrap()
 }
 
 fn connector(server: &MockServer, extra: Value) -> SnelStartConnector {
@@ -618,4 +618,27 @@ async fn amounts_go_to_snelstart_with_exactly_their_decimal_digits() {
     // still a JSON number to any JSON reader
     let v: Value = serde_json::from_str(body).unwrap();
     assert!(v["regels"][1]["totaal"].is_number());
+}
+
+#[tokio::test]
+async fn an_unreadable_article_is_rejected_naming_its_field() {
+    let server = MockServer::start().await;
+    token_endpoint(&server).await;
+    reference_data(&server).await;
+    let mut bad = article("B1");
+    bad["verkoopprijs"] = json!("tien euro");
+    Mock::given(method("GET"))
+        .and(path("/v2/artikelen"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([article("A1"), bad])))
+        .mount(&server)
+        .await;
+    let c = connector(&server, json!({}));
+    let src: Arc<dyn Source<Product>> = c.endpoints().product_source.unwrap();
+    let page = src.read(&ReadRequest::default()).await.unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert!(page.items[0].is_ok(), "the readable article is kept");
+    let r = page.items[1].as_ref().unwrap_err();
+    assert_eq!(r.record, "article B1");
+    assert_eq!(r.field.as_deref(), Some("verkoopprijs"));
+    assert!(r.message.starts_with("unreadable: "), "{}", r.message);
 }

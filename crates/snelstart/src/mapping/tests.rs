@@ -1,9 +1,15 @@
+use chrono::{NaiveDate, TimeZone, Utc};
+use koppel_core::{Address, Currency, Customer, Money, Order, Sku, TaxMode, VatKind, VatRate};
+use rust_decimal::Decimal;
+
+use crate::models::{Artikel, BtwTarief, CompanyInfo, IdRef, Land, Omzetgroep, Verkoopfactuur};
+
 use super::*;
 use crate::config::{
     CategorySource, OrdersConfig, ProductsConfig, StockKind, VatMismatch, WeightSource, WeightUnit,
 };
 use crate::models::ExtraVeld;
-use chrono::TimeZone;
+
 use koppel_core::{Charge, CountryCode, OrderLine};
 use rust_decimal_macros::dec;
 use serde_json::json;

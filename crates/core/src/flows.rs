@@ -86,8 +86,89 @@ impl Flow {
     }
 }
 
+/// Why a flow is not possible for two connectors, as found by [`possible`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Impossible {
+    /// The source side does not read the flow's kind.
+    CannotRead,
+    /// The destination side does not write the flow's kind.
+    CannotWrite,
+    /// The flow is orders with `create_customers`, and the destination side does not write
+    /// customers.
+    CannotCreateCustomers,
+}
+
+/// The one rule for "can these two connectors do `flow`": the source side (accounting for
+/// [`Flow::from_accounting`] flows, the shop otherwise) must read the flow's kind
+/// (`from_reads`: the kinds it reads), the other side must write it (`to_writes`: the kinds it
+/// writes), and orders that create missing buyers (`create_customers`) need the other side to
+/// write customers too. Checked in that order; the first failure is returned. Pure: callers
+/// pass either the registry descriptors' `Capabilities` or the built connectors' `Endpoints`
+/// kinds, and word the error themselves.
+pub fn possible(
+    flow: Flow,
+    from_reads: &[Kind],
+    to_writes: &[Kind],
+    create_customers: bool,
+) -> Result<(), Impossible> {
+    let kind = flow.kind();
+    if !from_reads.contains(&kind) {
+        return Err(Impossible::CannotRead);
+    }
+    if !to_writes.contains(&kind) {
+        return Err(Impossible::CannotWrite);
+    }
+    if flow == Flow::Orders && create_customers && !to_writes.contains(&Kind::Customer) {
+        return Err(Impossible::CannotCreateCustomers);
+    }
+    Ok(())
+}
+
 impl std::fmt::Display for Flow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn possible_when_source_reads_and_sink_writes() {
+        for flow in Flow::all() {
+            let k = [flow.kind()];
+            assert_eq!(possible(flow, &k, &k, false), Ok(()), "{flow}");
+        }
+    }
+
+    #[test]
+    fn read_is_checked_before_write() {
+        assert_eq!(
+            possible(Flow::Products, &[], &[], false),
+            Err(Impossible::CannotRead)
+        );
+        assert_eq!(
+            possible(Flow::Products, &[Kind::Product], &[Kind::StockLevel], false),
+            Err(Impossible::CannotWrite)
+        );
+    }
+
+    #[test]
+    fn orders_creating_customers_need_a_customer_sink() {
+        let o = [Kind::Order];
+        assert_eq!(
+            possible(Flow::Orders, &o, &o, true),
+            Err(Impossible::CannotCreateCustomers)
+        );
+        assert_eq!(possible(Flow::Orders, &o, &o, false), Ok(()));
+        assert_eq!(
+            possible(Flow::Orders, &o, &[Kind::Order, Kind::Customer], true),
+            Ok(())
+        );
+        // create_customers only matters for orders.
+        let c = [Kind::Customer];
+        assert_eq!(possible(Flow::Customers, &c, &c, true), Ok(()));
+        assert_eq!(possible(Flow::Orders, &[], &o, true), Err(Impossible::CannotRead));
     }
 }

@@ -2,10 +2,12 @@
 //! possible for a pair's connectors (before any I/O).
 
 pub use koppel_core::engine::{Flow, FlowOptions};
+use koppel_core::flows::Impossible;
 use koppel_core::registry::ConnectorDescriptor;
 
 /// Checks that the pair's connectors can do `flow`: the source side reads the flow's kind and
-/// the other side writes it (and, for orders that create buyers, writes customers).
+/// the other side writes it (and, for orders that create buyers, writes customers). The rule is
+/// [`koppel_core::flows::possible`]; this words its answer for the config file.
 pub fn possible(
     flow: Flow,
     accounting: &ConnectorDescriptor,
@@ -18,34 +20,32 @@ pub fn possible(
     } else {
         (shop, accounting)
     };
-    if !from.capabilities.reads(kind) {
-        return Err(format!(
+    match koppel_core::flows::possible(
+        flow,
+        from.capabilities.sources,
+        to.capabilities.sinks,
+        options.create_customers,
+    ) {
+        Ok(()) => Ok(()),
+        Err(Impossible::CannotRead) => Err(format!(
             "the {} connector {:?} cannot read {}s, so the {flow} flow is not possible; remove [pairs.flows.{flow}]{}",
             side(from, accounting),
             from.name,
             kind.noun(),
             impossible_hint(flow)
-        ));
-    }
-    if !to.capabilities.writes(kind) {
-        return Err(format!(
+        )),
+        Err(Impossible::CannotWrite) => Err(format!(
             "the {} connector {:?} cannot write {}s, so the {flow} flow is not possible; remove [pairs.flows.{flow}]{}",
             side(to, accounting),
             to.name,
             kind.noun(),
             impossible_hint(flow)
-        ));
-    }
-    if flow == Flow::Orders
-        && options.create_customers
-        && !to.capabilities.writes(koppel_core::Kind::Customer)
-    {
-        return Err(format!(
+        )),
+        Err(Impossible::CannotCreateCustomers) => Err(format!(
             "the orders flow creates missing buyers, but {:?} cannot write customers; set create_customers = false",
             to.name
-        ));
+        )),
     }
-    Ok(())
 }
 
 fn side(d: &ConnectorDescriptor, accounting: &ConnectorDescriptor) -> &'static str {

@@ -8,35 +8,11 @@ use chrono::Utc;
 
 use super::flow::{run_flow, Ctx, PlanBook, Scope, Stop};
 use super::{Engine, Flow, FlowOptions, FlowReport, Mode, Pair, Requests, RunOptions, RunReport};
-use crate::connector::{Connector, Endpoints, Routed};
+use crate::connector::Connector;
 use crate::error::{Error, Result};
+use crate::flows::Impossible;
 use crate::model::{Customer, OpenAmount, Order, PaymentStatus, Product, StockLevel};
 use crate::state::RunRecord;
-
-fn has_source<R: Routed>(e: &Endpoints) -> bool {
-    R::source_of(e).is_some()
-}
-
-fn has_sink<R: Routed>(e: &Endpoints) -> bool {
-    R::sink_of(e).is_some()
-}
-
-/// Whether `src` can read and `dst` can write the flow's kind.
-fn endpoints_ok(flow: Flow, src: &Endpoints, dst: &Endpoints, need_source: bool) -> (bool, bool) {
-    macro_rules! check {
-        ($t:ty) => {
-            (!need_source || has_source::<$t>(src), has_sink::<$t>(dst))
-        };
-    }
-    match flow {
-        Flow::Products => check!(Product),
-        Flow::Stock => check!(StockLevel),
-        Flow::Customers => check!(Customer),
-        Flow::Orders => check!(Order),
-        Flow::OpenAmounts => check!(OpenAmount),
-        Flow::Payments => check!(PaymentStatus),
-    }
-}
 
 fn side(
     flow: Flow,
@@ -65,27 +41,38 @@ fn check_flows(pair: &Pair, flows: &[(Flow, FlowOptions)], need_source: bool) ->
         } else {
             (&shop, &acc)
         };
-        let (can_read, can_write) = endpoints_ok(*flow, src, dst, need_source);
+        // Without `need_source` (retrying quarantined records) the source is not read, so
+        // only the sink counts. Orders' create_customers is not checked here (the runner
+        // refuses it from the descriptors before building the connectors).
+        let reads = if need_source {
+            src.kinds().0
+        } else {
+            vec![flow.kind()]
+        };
+        let writes = dst.kinds().1;
         let path = format!("pairs.{}.flows.{}", pair.name, flow);
-        if !can_read {
-            return Err(Error::config(
-                path,
-                format!(
-                    "flow {flow} reads {} from the {src_side} connector {}, which cannot read them",
-                    flow.kind(),
-                    src_c.name()
-                ),
-            ));
-        }
-        if !can_write {
-            return Err(Error::config(
-                path,
-                format!(
-                    "flow {flow} writes {} to the {dst_side} connector {}, which cannot write them",
-                    flow.kind(),
-                    dst_c.name()
-                ),
-            ));
+        match crate::flows::possible(*flow, &reads, &writes, false) {
+            Ok(()) => {}
+            Err(Impossible::CannotRead) => {
+                return Err(Error::config(
+                    path,
+                    format!(
+                        "flow {flow} reads {} from the {src_side} connector {}, which cannot read them",
+                        flow.kind(),
+                        src_c.name()
+                    ),
+                ));
+            }
+            Err(Impossible::CannotWrite | Impossible::CannotCreateCustomers) => {
+                return Err(Error::config(
+                    path,
+                    format!(
+                        "flow {flow} writes {} to the {dst_side} connector {}, which cannot write them",
+                        flow.kind(),
+                        dst_c.name()
+                    ),
+                ));
+            }
         }
     }
     Ok(())

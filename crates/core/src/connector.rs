@@ -223,6 +223,20 @@ impl Prepared {
 /// differ, parks it like a quarantined record, and never creates it a second time.
 pub const CHANGED_AFTER_EXPORT: &str = "changed_after_export";
 
+/// The id a plan gives a record it would create, so that later flows of the same plan can
+/// depend on it (the product of a stock level): `(new <label>)`.
+pub fn planned_id(label: &str) -> String {
+    format!("(new {label})")
+}
+
+/// Whether `id` (a resolved dependency in [`WriteItem::refs`]) is a [`planned_id`]: in a plan,
+/// the record does not exist on the target yet, but the run creates it before this one is
+/// written. A sink's `prepare` then predicts the write against the record as it will be
+/// created, instead of rejecting a dependency that is missing only because a plan writes nothing.
+pub fn is_planned_id(id: &str) -> bool {
+    id.starts_with("(new ") && id.ends_with(')')
+}
+
 /// The generic prepare: without reading the target, a record with a binding is an update of
 /// the fields that differ from what was last written (unchanged when none do), one without is
 /// a create.

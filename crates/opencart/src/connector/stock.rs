@@ -11,6 +11,32 @@ use super::OpenCartShop;
 use crate::client::item_rejection;
 use crate::mapping;
 
+/// In a plan, the product a plan of the products flow would create (`refs["sku:<SKU>"]` is a
+/// [`koppel_core::connector::is_planned_id`]): the run creates it before its stock is set.
+fn planned_product(item: &WriteItem<StockLevel>) -> Option<&str> {
+    item.refs
+        .get(&format!("sku:{}", item.record.sku))
+        .map(String::as_str)
+        .filter(|id| koppel_core::connector::is_planned_id(id))
+}
+
+/// The stock of a product the run creates first: it starts at 0 (the upsert writes no stock).
+fn stock_of_new_product(id: &str, q: i64) -> Prepared {
+    if q == 0 {
+        Prepared::unchanged(id)
+    } else {
+        Prepared::update(
+            id,
+            vec![FieldChange {
+                path: "quantity".into(),
+                before: json!(0),
+                after: json!(q),
+            }],
+        )
+        .with_carry(q)
+    }
+}
+
 impl OpenCartShop {
     async fn prepare_stock(&self, items: &[WriteItem<StockLevel>]) -> Vec<Result<Prepared>> {
         let qty: Vec<std::result::Result<i64, Rejection>> = items
@@ -38,6 +64,11 @@ impl OpenCartShop {
             .map(|(item, q)| {
                 let label = item.record.label();
                 let q = q.map_err(Error::Rejected)?;
+                if let Some(id) = planned_product(item) {
+                    // found.next() still has to advance past this item's answer
+                    let _ = found.next();
+                    return Ok(stock_of_new_product(id, q));
+                }
                 let have = found
                     .next()
                     .ok_or_else(|| Error::protocol("stock.get: fewer answers than asked"))?;

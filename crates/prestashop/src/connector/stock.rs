@@ -17,11 +17,12 @@ impl PrestaShopShop {
         let mut search: Vec<String> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let sku = item.record.sku.as_str();
-            if let Some(pid) = item
-                .refs
-                .get(&format!("sku:{sku}"))
-                .and_then(|t| t.parse::<u64>().ok())
-            {
+            let bound = item.refs.get(&format!("sku:{sku}"));
+            if let Some(id) = bound.filter(|id| koppel_core::connector::is_planned_id(id)) {
+                // In a plan, a product the products flow would create: the run creates it
+                // (its stock_available starts at 0) before its stock is written.
+                out[i] = Some(Ok(self.stock_of_new_product(item, id)));
+            } else if let Some(pid) = bound.and_then(|t| t.parse::<u64>().ok()) {
                 target[i] = Some((pid, 0));
             } else if fits_filter(sku) {
                 search.push(sku.to_owned());
@@ -165,6 +166,22 @@ impl PrestaShopShop {
         out.into_iter()
             .map(|o| o.unwrap_or_else(|| Err(Error::internal("stock left unprepared"))))
             .collect()
+    }
+
+    /// The plan's verdict for the stock of a product the run creates first (quantity 0).
+    fn stock_of_new_product(&self, item: &WriteItem<StockLevel>, id: &str) -> Prepared {
+        let want = mapping::shop_quantity(item.record.quantity);
+        if want == 0 {
+            return Prepared::unchanged(id);
+        }
+        Prepared::update(
+            id,
+            vec![FieldChange {
+                path: "quantity".into(),
+                before: json!("0"),
+                after: json!(want.to_string()),
+            }],
+        )
     }
 
     fn stock_verdict(&self, item: &WriteItem<StockLevel>, row: &Obj) -> Result<Prepared> {

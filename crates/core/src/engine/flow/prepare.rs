@@ -259,7 +259,10 @@ pub(super) async fn resolve_customer(
     };
     match entry.outcome {
         ItemOutcome::Planned(p) => {
-            let id = p.target_id.clone().unwrap_or_else(|| format!("(new {label})"));
+            let id = p
+                .target_id
+                .clone()
+                .unwrap_or_else(|| crate::connector::planned_id(&label));
             ctx.book.note(Kind::Customer, &c.key, id.clone(), None);
             let action = action_of(p.verdict);
             if p.verdict == Verdict::Create {

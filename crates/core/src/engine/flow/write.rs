@@ -179,7 +179,7 @@ pub(super) async fn process_batch<T: Routed>(
                     let id = prep
                         .target_id
                         .clone()
-                        .unwrap_or_else(|| format!("(new {})", p.label));
+                        .unwrap_or_else(|| crate::connector::planned_id(&p.label));
                     ctx.book.note(T::KIND, &p.key, id, source_id_of(&p.json));
                     // the plan keeps no carried state: it is never applied
                     prep.carry = None;

@@ -97,6 +97,20 @@ fn unknown_key_in_a_connector_table() {
 }
 
 #[test]
+fn a_removed_key_says_what_replaced_it() {
+    let text = GOOD.replace(
+        "prices_include_tax = true",
+        "prices_include_tax = true\n\n[pairs.shop.products]\nconcurrency = 4",
+    );
+    expect_error(
+        &text,
+        18,
+        "pairs[0].shop.products.concurrency",
+        "[pairs.<name>.flows.products]",
+    );
+}
+
+#[test]
 fn wrong_type() {
     let text = GOOD.replace("prices_include_tax = true", "prices_include_tax = \"yes\"");
     expect_error(&text, 15, "pairs[0].shop.prices_include_tax", "invalid type");

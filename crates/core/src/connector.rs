@@ -356,11 +356,21 @@ pub trait Sink<R: Record>: Send + Sync {
         1
     }
 
-    /// How many batches (calls of [`Sink::prepare`] / [`Sink::apply`]) this sink allows in
-    /// flight at once: the target's own limit (a shop that serialises writes declares 1).
-    /// The engine runs `min(concurrency(), FlowOptions::concurrency)` batches at once (at
-    /// least one), so a sink needs no concurrency setting of its own. Default: no limit of its
-    /// own (`usize::MAX`), the flow's setting decides.
+    /// How many prepared records one [`Sink::apply`] call takes: what the target's write
+    /// endpoint takes in one request. Default: [`Sink::batch_size`], the whole batch that
+    /// [`Sink::prepare`] looked up. A sink that looks records up in batches but writes each
+    /// with a request of its own (one search for 50 products, then one PUT each) declares 1;
+    /// the engine then runs those calls side by side, within [`Sink::concurrency`].
+    fn apply_size(&self) -> usize {
+        self.batch_size()
+    }
+
+    /// How many calls of [`Sink::prepare`] / [`Sink::apply`] this sink allows in flight at
+    /// once: the target's own limit (a shop that serialises writes declares 1). The engine
+    /// schedules: at most `min(concurrency(), FlowOptions::concurrency)` calls (at least one)
+    /// run at once, across the flow's batches, so a sink needs no concurrency setting of its
+    /// own and never runs its own writes side by side. Default: no limit of its own
+    /// (`usize::MAX`), the flow's setting decides.
     fn concurrency(&self) -> usize {
         usize::MAX
     }

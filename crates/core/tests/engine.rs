@@ -277,6 +277,57 @@ async fn batches_with_bounded_concurrency() {
     assert_eq!(sink.creates(), 10);
 }
 
+/// A sink that looks up 10 records per batch but writes each with a call of its own
+/// (`apply_size` 1): the engine runs those calls side by side, never more at once than the
+/// smaller of the flow's `concurrency` and the sink's own limit, across batches.
+#[tokio::test]
+async fn the_engine_schedules_a_sinks_calls_within_both_limits() {
+    for (flow_limit, sink_limit, want) in [(4, usize::MAX, 4), (4, 2, 2), (1, usize::MAX, 1)] {
+        let w = world();
+        let src = w.acc.source::<StockLevel>();
+        let sink = w.shop.sink::<StockLevel>();
+        sink.batch_size(10);
+        sink.apply_size(Some(1));
+        sink.concurrency(sink_limit);
+        sink.call_delay(Duration::from_millis(15));
+        for i in 0..20 {
+            src.put(stock(&format!("KP-{i:04}"), Decimal::from(i), ago(30)));
+        }
+        let r = w
+            .engine
+            .run(
+                &w.pair,
+                &opts_with(Flow::Stock, |o| o.concurrency = flow_limit),
+                &RunOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.flow(Flow::Stock).unwrap().created, 20);
+        assert_eq!(sink.creates(), 20);
+        // one apply call per record, and two lookups (prepare) of 10
+        assert_eq!(sink.batches(), 20);
+        assert_eq!(sink.prepares(), 20);
+        assert_eq!(
+            sink.max_in_flight(),
+            want as u64,
+            "flow {flow_limit}, sink {sink_limit}"
+        );
+    }
+    // the default apply size is the batch: one apply call per batch of 10
+    let w = world();
+    let src = w.acc.source::<StockLevel>();
+    let sink = w.shop.sink::<StockLevel>();
+    sink.batch_size(10);
+    for i in 0..20 {
+        src.put(stock(&format!("KP-{i:04}"), Decimal::from(i), ago(30)));
+    }
+    w.engine
+        .run(&w.pair, &opts(Flow::Stock), &RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((sink.batches(), sink.creates()), (2, 20));
+}
+
 #[tokio::test]
 async fn missing_endpoint_is_refused_before_io() {
     let w = world();

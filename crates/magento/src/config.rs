@@ -161,10 +161,12 @@ pub struct ProductsConfig {
     /// writes only the products that differ. At most 300: Magento's largest page when its
     /// input limits are on.
     pub batch_size: u32,
-    /// Products of one batch written at once (1 to 16). The flow's `concurrency` (batches at
-    /// once) multiplies it; a source page smaller than `batch_size` is one batch, so this is
-    /// what keeps product writes parallel.
-    pub concurrency: u32,
+    /// Removed: product writes are scheduled by the engine, one PUT per product, as many at
+    /// once as the flow's `concurrency` (`[pairs.<name>.flows.products] concurrency = 4`) and
+    /// `rate_limits.concurrent` allow. Setting it is an error that says so.
+    #[schemars(skip)]
+    #[serde(rename = "concurrency")]
+    pub removed_concurrency: Option<serde::de::IgnoredAny>,
 }
 
 impl Default for ProductsConfig {
@@ -176,7 +178,7 @@ impl Default for ProductsConfig {
             root_category_id: 2,
             create_categories: false,
             batch_size: 50,
-            concurrency: 4,
+            removed_concurrency: None,
         }
     }
 }
@@ -331,8 +333,12 @@ impl Config {
                 ));
             }
         }
-        if !(1..=16).contains(&self.products.concurrency) {
-            return Err(Error::config("products.concurrency", "must be between 1 and 16"));
+        if self.products.removed_concurrency.is_some() {
+            return Err(Error::config(
+                "products.concurrency",
+                "was removed: product writes run as many at once as the flow's `concurrency` allows \
+                 (set it under [pairs.<name>.flows.products])",
+            ));
         }
         if self.stock.input_limit == Some(0) {
             return Err(Error::config("stock.input_limit", "must be at least 1"));
@@ -401,7 +407,6 @@ create_categories = true
 # VAT percentage -> tax_class_id (Stores > Tax Rules); a rate missing here rejects the product.
 tax_classes = { "21" = 2, "9" = 5, "0" = 0 }
 batch_size = 50             # products read with one search per batch (at most 300)
-concurrency = 4             # product writes of one batch at once
 
 [stock]
 msi = "auto"                # "auto" | "on" | "off"

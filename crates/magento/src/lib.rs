@@ -130,11 +130,12 @@ mod tests {
         assert!(
             matches!(validate(&v).unwrap_err(), koppel_core::Error::Config { path, .. } if path == "orders.page_size")
         );
+        // `concurrency` was removed (the engine schedules product writes): any value is refused
         for (key, bad) in [
             ("batch_size", 0),
             ("batch_size", 301),
             ("concurrency", 0),
-            ("concurrency", 17),
+            ("concurrency", 4),
         ] {
             let mut v = example_json();
             v["products"][key] = bad.into();

@@ -34,7 +34,7 @@ pub struct FlowOptions {
     /// Re-read this much before the stored cursor (clock skew, late commits at the source);
     /// bindings absorb the duplicates. Default 5 minutes.
     pub overlap: Duration,
-    /// How many write batches run at once, capped by the sink's own
+    /// How many sink calls (a batch's lookup, a write) run at once, capped by the sink's own
     /// [`crate::Sink::concurrency`] (the engine runs the smaller). Default 4.
     pub concurrency: usize,
     /// Whether the orders flow may create a buyer that is not synced yet through the target's

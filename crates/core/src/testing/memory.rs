@@ -282,6 +282,11 @@ pub struct MemorySink<R> {
     next_id: AtomicU64,
     exactly_once: Mutex<bool>,
     batch_size: Mutex<usize>,
+    apply_size: Mutex<Option<usize>>,
+    concurrency: Mutex<usize>,
+    call_delay: Mutex<std::time::Duration>,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
     requests: Arc<AtomicU64>,
     creates: AtomicU64,
     updates: AtomicU64,
@@ -306,6 +311,11 @@ impl<R: Record> MemorySink<R> {
             next_id: AtomicU64::new(1),
             exactly_once: Mutex::new(false),
             batch_size: Mutex::new(1),
+            apply_size: Mutex::new(None),
+            concurrency: Mutex::new(usize::MAX),
+            call_delay: Mutex::new(std::time::Duration::ZERO),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
             requests,
             creates: AtomicU64::new(0),
             updates: AtomicU64::new(0),
@@ -331,6 +341,39 @@ impl<R: Record> MemorySink<R> {
     /// Sets the batch size.
     pub fn batch_size(&self, n: usize) {
         *lock(&self.batch_size) = n.max(1);
+    }
+
+    /// Sets [`Sink::apply_size`] (`None`: the batch size).
+    pub fn apply_size(&self, n: Option<usize>) {
+        *lock(&self.apply_size) = n;
+    }
+
+    /// Sets [`Sink::concurrency`], the calls it allows in flight.
+    pub fn concurrency(&self, n: usize) {
+        *lock(&self.concurrency) = n;
+    }
+
+    /// Makes every `prepare` and `apply` call take this long (to observe calls in flight).
+    pub fn call_delay(&self, d: std::time::Duration) {
+        *lock(&self.call_delay) = d;
+    }
+
+    /// The most `prepare` / `apply` calls that were in flight at once.
+    pub fn max_in_flight(&self) -> u64 {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Counts a call in flight for its duration (after the configured delay).
+    async fn in_call<T>(&self, f: impl FnOnce() -> T) -> T {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let delay = *lock(&self.call_delay);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let out = f();
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        out
     }
 
     /// Rejects the record with this key (`None`: accept it again).
@@ -523,20 +566,32 @@ impl<R: Record> Sink<R> for MemorySink<R> {
     async fn prepare(&self, items: &[WriteItem<R>]) -> Vec<Result<Prepared>> {
         self.requests.fetch_add(1, Ordering::SeqCst);
         self.prepares.fetch_add(items.len() as u64, Ordering::SeqCst);
-        items.iter().map(|i| self.prepare_one(i)).collect()
+        self.in_call(|| items.iter().map(|i| self.prepare_one(i)).collect())
+            .await
     }
 
     async fn apply(&self, items: &[WriteItem<R>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
         self.batches.fetch_add(1, Ordering::SeqCst);
-        items
-            .iter()
-            .zip(prepared)
-            .map(|(i, p)| self.apply_one(i, p))
-            .collect()
+        self.in_call(|| {
+            items
+                .iter()
+                .zip(prepared)
+                .map(|(i, p)| self.apply_one(i, p))
+                .collect()
+        })
+        .await
     }
 
     fn batch_size(&self) -> usize {
         *lock(&self.batch_size)
+    }
+
+    fn apply_size(&self) -> usize {
+        lock(&self.apply_size).unwrap_or_else(|| *lock(&self.batch_size))
+    }
+
+    fn concurrency(&self) -> usize {
+        *lock(&self.concurrency)
     }
 
     async fn lookup(&self, record: &R) -> Result<Option<String>> {

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use koppel_core::http::Safety;
 use koppel_core::{Error, FieldChange, Prepared, Product, Record, Result, Sink, WriteItem, WriteOutcome};
 use reqwest::Method;
@@ -519,57 +518,59 @@ impl MagentoShop {
     }
 
     /// Prepares a batch of products: one search for their current state (see
-    /// [`Self::prefetch_products`]), a GET for any the search did not settle, then each compared.
+    /// [`Self::prefetch_products`]), a GET for any the search did not settle, then each
+    /// compared, one after the other (the category and attribute lookups are cached).
     pub(super) async fn prepare_product_batch(&self, items: &[WriteItem<Product>]) -> Vec<Result<Prepared>> {
         let known = self.prefetch_products(items).await;
-        let concurrency = (self.cfg.products.concurrency as usize).max(1);
-        let work: Vec<_> = items
-            .iter()
-            .zip(known)
-            .map(|(item, known)| async move {
-                let label = item.record.label();
-                if self.same_as_previous(item) {
-                    return Ok(Prepared::unchanged(item.record.sku.to_string()));
-                }
-                let current = match known {
-                    Some(k) => k,
-                    None => match mapping::desired_product(&item.record, &self.rules) {
-                        Ok(d) => self
-                            .current_product(&d.sku)
-                            .await
-                            .map_err(|e| on_record(e, &label))?,
-                        Err(_) => None,
-                    },
-                };
-                self.prepare_product(item, current)
-                    .await
-                    .map_err(|e| on_record(e, &label))
-            })
-            .collect();
-        futures::stream::iter(work).buffered(concurrency).collect().await
+        let mut out = Vec::with_capacity(items.len());
+        for (item, known) in items.iter().zip(known) {
+            out.push(self.prepare_one(item, known).await);
+        }
+        out
     }
 
-    /// Writes the prepared products of a batch concurrently (`products.concurrency`).
+    /// Prepares one product against what the batch's search found (`None`: read it now).
+    async fn prepare_one(
+        &self,
+        item: &WriteItem<Product>,
+        known: Option<Option<WireProduct>>,
+    ) -> Result<Prepared> {
+        let label = item.record.label();
+        if self.same_as_previous(item) {
+            return Ok(Prepared::unchanged(item.record.sku.to_string()));
+        }
+        let current = match known {
+            Some(k) => k,
+            None => match mapping::desired_product(&item.record, &self.rules) {
+                Ok(d) => self
+                    .current_product(&d.sku)
+                    .await
+                    .map_err(|e| on_record(e, &label))?,
+                Err(_) => None,
+            },
+        };
+        self.prepare_product(item, current)
+            .await
+            .map_err(|e| on_record(e, &label))
+    }
+
+    /// Writes prepared products, one after the other. The engine calls this with one product
+    /// at a time ([`Sink::apply_size`] is 1) and runs those calls side by side.
     pub(super) async fn apply_product_batch(
         &self,
         items: &[WriteItem<Product>],
         prepared: &[Prepared],
     ) -> Vec<Result<WriteOutcome>> {
-        let concurrency = (self.cfg.products.concurrency as usize).max(1);
-        let writes: Vec<_> = items
-            .iter()
-            .zip(prepared)
-            .map(|(item, p)| async move {
-                let label = item.record.label();
+        let mut out = Vec::with_capacity(items.len());
+        for (item, p) in items.iter().zip(prepared) {
+            let label = item.record.label();
+            out.push(
                 self.apply_product(item, p)
                     .await
-                    .map_err(|e| on_record(e, &label))
-            })
-            .collect();
-        futures::stream::iter(writes)
-            .buffered(concurrency)
-            .collect()
-            .await
+                    .map_err(|e| on_record(e, &label)),
+            );
+        }
+        out
     }
 }
 
@@ -582,12 +583,26 @@ impl Sink<Product> for MagentoShop {
         self.prepare_product_batch(items).await
     }
 
-    /// Writes the products concurrently; creates missing categories first.
+    /// Writes the products (`PUT /V1/products/{sku}` each); creates missing categories first.
     async fn apply(&self, items: &[WriteItem<Product>], prepared: &[Prepared]) -> Vec<Result<WriteOutcome>> {
         self.apply_product_batch(items, prepared).await
     }
 
+    /// Products looked up with one search (`products.batch_size`).
     fn batch_size(&self) -> usize {
         self.product_batch()
+    }
+
+    /// Magento writes one product per request: the engine runs the writes side by side.
+    fn apply_size(&self) -> usize {
+        1
+    }
+
+    /// The shop's `rate_limits.concurrent`, when set.
+    fn concurrency(&self) -> usize {
+        self.cfg
+            .rate_limits
+            .concurrent
+            .map_or(usize::MAX, |n| (n as usize).max(1))
     }
 }

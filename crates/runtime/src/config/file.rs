@@ -100,8 +100,9 @@ pub struct FlowConfig {
     /// How far before the stored cursor each incremental read starts again (clock skew, late
     /// commits at the source); duplicates cost nothing. Default `"5m"`.
     pub overlap: Option<String>,
-    /// How many write batches run at once (1 to 64). Default 4. The connectors' rate limits
-    /// still apply.
+    /// How many calls to the target run at once (1 to 64), across batches: a batch's lookup,
+    /// or a write (of one record or of a batch, as the target's API writes). Default 4.
+    /// Capped by what the connector allows; its rate limits still apply.
     pub concurrency: Option<usize>,
     /// Orders flow only: create a buyer that is not in SnelStart yet (after matching by
     /// binding, e-mail and VAT/KvK number). When false such an order is quarantined.

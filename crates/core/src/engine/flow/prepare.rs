@@ -239,7 +239,8 @@ pub(super) async fn resolve_customer(
         hash,
         item: WriteItem::new(c.clone()),
     };
-    let (mut out, fatal) = process_batch::<Customer>(ctx, csink.as_ref(), vec![staged], false).await?;
+    let gate = Gate::for_sink(ctx, csink.as_ref());
+    let (mut out, fatal) = process_batch::<Customer>(ctx, csink.as_ref(), &gate, vec![staged], false).await?;
     if let Some(e) = fatal {
         return Err(Stop::Fatal(e));
     }

@@ -2,16 +2,40 @@
 
 use super::*;
 
-/// How many batches run at once: the flow's `concurrency`, capped by what the sink allows
+use tokio::sync::Semaphore;
+
+/// How many sink calls run at once: the flow's `concurrency`, capped by what the sink allows
 /// ([`Sink::concurrency`]); never less than one.
-pub(super) fn batches_in_flight(flow: usize, sink: usize) -> usize {
+pub(super) fn calls_in_flight(flow: usize, sink: usize) -> usize {
     flow.min(sink).max(1)
+}
+
+/// The engine's schedule of one sink's calls: every [`Sink::prepare`] and [`Sink::apply`]
+/// holds a permit while it runs, so no more than [`calls_in_flight`] calls are in flight,
+/// across all batches of a flush.
+pub(super) struct Gate(Semaphore);
+
+impl Gate {
+    /// A gate for `sink` under the flow's options.
+    pub(super) fn for_sink<R: Routed>(ctx: &Ctx<'_>, sink: &dyn Sink<R>) -> Gate {
+        Gate(Semaphore::new(calls_in_flight(
+            ctx.fopts.concurrency,
+            sink.concurrency(),
+        )))
+    }
+
+    /// Waits for a free slot; the slot is held until the returned guard is dropped.
+    async fn slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        // the semaphore is never closed, so this only waits
+        self.0.acquire().await.ok()
+    }
 }
 
 /// Hands the buffered records to the sink, oldest first, in batches of its size: all of
 /// them, or (`all` false) only as many full batches as there are, the rest waiting for the
-/// next page. Batches run with bounded concurrency; none is started once the run is cancelled
-/// (those records stay not done). The same in a plan, which only prepares.
+/// next page. Batches run side by side, their sink calls scheduled by a [`Gate`]; none is
+/// started once the run is cancelled (those records stay not done). The same in a plan, which
+/// only prepares.
 pub(super) async fn flush<R: Routed>(
     ctx: &Ctx<'_>,
     st: &mut FlowState,
@@ -34,14 +58,15 @@ pub(super) async fn flush<R: Routed>(
         batches.push(it.by_ref().take(size).collect());
     }
     drop(it);
-    let concurrency = batches_in_flight(ctx.fopts.concurrency, sink.concurrency());
+    let concurrency = calls_in_flight(ctx.fopts.concurrency, sink.concurrency());
+    let gate = Gate::for_sink(ctx, sink);
     // Set when a batch reports an error that stops the flow: launch no further batches.
     let halted = AtomicBool::new(false);
     let mut stream = futures::stream::iter(
         batches
             .into_iter()
             .take_while(|_| !ctx.cancelled() && !halted.load(Ordering::SeqCst))
-            .map(|batch| process_batch::<R>(ctx, sink, batch, true)),
+            .map(|batch| process_batch::<R>(ctx, sink, &gate, batch, true)),
     )
     .buffered(concurrency);
     let mut fatal: Option<Error> = None;
@@ -145,17 +170,22 @@ pub(super) fn account<R: Routed>(ctx: &Ctx<'_>, st: &mut FlowState, entry: Entry
 pub(super) type BatchResult = (Vec<Entry>, Option<Error>);
 
 /// One batch through the sink: [`Sink::prepare`] for every record (plan and run alike), then
-/// in a run [`write_batch`] of what prepare decided. With `park_failures`, a failed record
-/// goes to quarantine; otherwise (a dependency) the caller parks the dependant record.
+/// in a run [`write_batch`] of what prepare decided, each call through `gate`. With
+/// `park_failures`, a failed record goes to quarantine; otherwise (a dependency) the caller
+/// parks the dependant record.
 pub(super) async fn process_batch<T: Routed>(
     ctx: &Ctx<'_>,
     sink: &dyn Sink<T>,
+    gate: &Gate,
     batch: Vec<Staged<T>>,
     park_failures: bool,
 ) -> StopResult<BatchResult> {
     ctx.check_lease()?;
     let items: Vec<WriteItem<T>> = batch.iter().map(|p| p.item.clone()).collect();
-    let mut prepared = sink.prepare(&items).await;
+    let mut prepared = {
+        let _slot = gate.slot().await;
+        sink.prepare(&items).await
+    };
     drop(items);
     if prepared.len() != batch.len() {
         let msg = format!(
@@ -214,7 +244,7 @@ pub(super) async fn process_batch<T: Routed>(
         }
     }
     if !ready.is_empty() {
-        let (written, write_fatal) = write_batch::<T>(ctx, sink, ready, park_failures).await?;
+        let (written, write_fatal) = write_batch::<T>(ctx, sink, gate, ready, park_failures).await?;
         out.extend(written);
         if let Some(e) = write_fatal {
             fatal.get_or_insert(e);
@@ -224,11 +254,13 @@ pub(super) async fn process_batch<T: Routed>(
 }
 
 /// Writes what prepare decided for one batch: binds the unchanged records; journals the
-/// intents of the others, applies them, journals outcomes and bindings. With
-/// `park_failures`, a failed record goes to quarantine.
+/// intents of the others, applies them ([`Sink::apply_size`] records per call, the calls side
+/// by side through `gate`), journals outcomes and bindings. With `park_failures`, a failed
+/// record goes to quarantine.
 pub(super) async fn write_batch<T: Routed>(
     ctx: &Ctx<'_>,
     sink: &dyn Sink<T>,
+    gate: &Gate,
     ready: Vec<(Staged<T>, Prepared)>,
     park_failures: bool,
 ) -> StopResult<BatchResult> {
@@ -286,22 +318,13 @@ pub(super) async fn write_batch<T: Routed>(
     ctx.fault(FaultPoint::BeforeCall, T::KIND, &keys)?;
     let items: Vec<WriteItem<T>> = batch.iter().map(|(p, _)| p.item.clone()).collect();
     let prepared: Vec<Prepared> = batch.iter().map(|(_, prep)| prep.clone()).collect();
-    let mut results = sink.apply(&items, &prepared).await;
+    let results = apply_in_calls(sink, gate, &items, &prepared).await;
     drop((items, prepared));
     ctx.fault(FaultPoint::AfterCallBeforeOutcome, T::KIND, &keys)?;
     // The batch's outcomes and bindings, stored in one transaction before anything is parked.
     let mut done = Vec::with_capacity(batch.len());
     let mut failed = Vec::new();
     let mut fatal: Option<Error> = None;
-    if results.len() != batch.len() {
-        let msg = format!(
-            "sink returned {} results for {} records",
-            results.len(),
-            batch.len()
-        );
-        results.truncate(batch.len());
-        results.resize_with(batch.len(), || Err(Error::protocol(msg.clone())));
-    }
     for (((p, prep), id), res) in batch.into_iter().zip(ids).zip(results) {
         match res {
             Ok(w) => {
@@ -370,15 +393,51 @@ pub(super) async fn write_batch<T: Routed>(
     Ok((out, fatal))
 }
 
+/// [`Sink::apply`] of `items`, [`Sink::apply_size`] per call, the calls side by side as far as
+/// `gate` lets them; one result per item, in order (a call that answers for fewer or more
+/// records than it was given is a protocol error for the missing ones).
+async fn apply_in_calls<T: Routed>(
+    sink: &dyn Sink<T>,
+    gate: &Gate,
+    items: &[WriteItem<T>],
+    prepared: &[Prepared],
+) -> Vec<crate::Result<WriteOutcome>> {
+    let size = sink.apply_size().max(1);
+    let calls = items
+        .chunks(size)
+        .zip(prepared.chunks(size))
+        .map(|(items, prepared)| async move {
+            let mut results = {
+                let _slot = gate.slot().await;
+                sink.apply(items, prepared).await
+            };
+            if results.len() != items.len() {
+                let msg = format!(
+                    "sink returned {} results for {} records",
+                    results.len(),
+                    items.len()
+                );
+                results.truncate(items.len());
+                results.resize_with(items.len(), || Err(Error::protocol(msg.clone())));
+            }
+            results
+        });
+    futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn batches_in_flight_is_the_smaller_limit() {
-        assert_eq!(batches_in_flight(4, usize::MAX), 4);
-        assert_eq!(batches_in_flight(4, 1), 1);
-        assert_eq!(batches_in_flight(2, 3), 2);
-        assert_eq!(batches_in_flight(0, 0), 1);
+    fn calls_in_flight_is_the_smaller_limit() {
+        assert_eq!(calls_in_flight(4, usize::MAX), 4);
+        assert_eq!(calls_in_flight(4, 1), 1);
+        assert_eq!(calls_in_flight(2, 3), 2);
+        assert_eq!(calls_in_flight(0, 0), 1);
     }
 }

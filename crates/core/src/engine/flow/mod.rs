@@ -12,19 +12,18 @@ mod read;
 mod recover;
 mod write;
 
-use ledger::*;
-use prepare::*;
-use quarantine::*;
-use read::*;
-use recover::*;
-use write::*;
+use ledger::{checkpoint, Buffer};
+use prepare::{process, stage};
+use quarantine::{park, Failure};
+use read::flow_inner;
+use recover::resolve_intents;
+use write::{flush, process_batch, Gate};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use futures::StreamExt;
 use serde_json::Value;
 
 use super::{
@@ -38,9 +37,7 @@ use crate::connector::{
 use crate::diff::{record_hash, record_json};
 use crate::error::{Error, Rejection};
 use crate::model::{Customer, Kind, Record};
-use crate::state::{
-    Binding, JournalOutcome, NewIntent, QuarantineEntry, StateStore, WriteCompletion, WriteOp,
-};
+use crate::state::{Binding, JournalOutcome, QuarantineEntry, StateStore, WriteOp};
 
 /// Why a flow stopped early.
 pub(crate) enum Stop {

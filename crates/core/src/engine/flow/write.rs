@@ -1,8 +1,19 @@
 //! Writing: batches to the sink at bounded concurrency, and accounting of their outcomes.
 
-use super::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use futures::StreamExt;
 use tokio::sync::Semaphore;
+
+use super::prepare::action_of;
+use super::quarantine::{park, Failure};
+use super::{
+    binding_for, source_id_of, Buffer, Ctx, Entry, FlowState, ItemOutcome, Staged, Stop, StopResult,
+};
+use crate::connector::{Prepared, Routed, Sink, Verdict, WriteItem, WriteOutcome};
+use crate::engine::{ChangeAction, FaultPoint, PlannedChange};
+use crate::error::Error;
+use crate::state::{JournalOutcome, NewIntent, WriteCompletion, WriteOp};
 
 /// How many sink calls run at once: the flow's `concurrency`, capped by what the sink allows
 /// ([`Sink::concurrency`]); never less than one.

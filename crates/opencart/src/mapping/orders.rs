@@ -1,0 +1,259 @@
+//! Orders: the bridge's order, its lines, taxes and totals as a canonical order.
+
+use std::collections::BTreeMap;
+
+use koppel_core::model::round_money;
+use koppel_core::{
+    Address, Charge, CountryCode, Currency, Customer, Order, OrderLine, Record, Rejection, Sku, TaxMode,
+    VatRounding,
+};
+use rust_decimal::Decimal;
+
+use super::text;
+use crate::models::{WireAddress, WireLine, WireOrder, WireTaxRate};
+
+/// How orders are read: which column is the SKU, the model fallback, the currency.
+#[derive(Debug, Clone)]
+pub struct OrderRules {
+    /// Use the product's model when its SKU is empty.
+    pub sku_fallback_model: bool,
+    /// The shop's default currency.
+    pub currency: Currency,
+    /// The SKU column is `model`.
+    pub key_is_model: bool,
+}
+
+/// An order address as a canonical address; `None` when it has no street, city or country.
+pub fn address(a: &WireAddress, phone: Option<String>) -> Address {
+    Address {
+        first_name: text(&a.firstname),
+        last_name: text(&a.lastname),
+        company: text(&a.company),
+        street: [text(&a.address_1), text(&a.address_2)]
+            .into_iter()
+            .flatten()
+            .collect(),
+        postcode: text(&a.postcode).unwrap_or_default(),
+        city: text(&a.city).unwrap_or_default(),
+        region: text(&a.zone),
+        country: a.iso_code_2.as_deref().and_then(|c| CountryCode::new(c).ok()),
+        phone,
+    }
+}
+
+/// The VAT part of a line's unit tax: which rates of the product's tax class produced the
+/// stored unit tax. Rates are grouped by geo zone (one zone applies to an order); the zone whose
+/// percentage rates on the price plus fixed amounts give the stored tax (to OpenCart's 4
+/// decimals) is the one used. Returns (VAT percentage, fixed amount per unit).
+pub fn split_unit_tax(price: Decimal, tax: Decimal, rates: &[WireTaxRate]) -> Option<(Decimal, Decimal)> {
+    if tax.is_zero() {
+        return Some((Decimal::ZERO, Decimal::ZERO));
+    }
+    let mut zones: BTreeMap<u32, (Decimal, Decimal)> = BTreeMap::new();
+    for r in rates {
+        let z = zones.entry(r.geo_zone_id).or_default();
+        match r.kind.as_str() {
+            "P" => z.0 += r.rate,
+            "F" => z.1 += r.rate,
+            _ => {}
+        }
+    }
+    let tolerance = Decimal::new(1, 4);
+    zones.into_values().find(|(pct, fixed)| {
+        let computed = price * *pct / Decimal::ONE_HUNDRED + *fixed;
+        (computed - tax).abs() <= tolerance
+    })
+}
+
+fn line_sku(l: &WireLine, rules: &OrderRules) -> Option<Sku> {
+    let primary = if rules.key_is_model {
+        &l.product_model
+    } else {
+        &l.sku
+    };
+    if let Some(s) = text(primary) {
+        return Sku::new(s).ok();
+    }
+    if rules.sku_fallback_model {
+        // OpenCart's sample products have an empty SKU: the model names them.
+        if let Some(m) = text(&l.product_model).or_else(|| text(&l.model)) {
+            return Sku::new(m).ok();
+        }
+    }
+    None
+}
+
+/// Maps an order. Fixed-amount taxes (an eco tax: `oc_tax_rate.type = 'F'`, a `tax` row of
+/// `oc_order_total` like the VAT rates) are not VAT: they are added to the line's unit price
+/// (excl. VAT), and only the percentage part is the line's `tax`. Line tax is the shop's unit
+/// VAT x quantity, unrounded as OpenCart sums it (per-total rounding); the grand total is
+/// `total` rounded to cents as OpenCart's currency format charges it. Shipping's VAT is what the
+/// order's VAT rows hold beyond the lines'. 4.x's checkout may ask only a shipping address: the order is then billed to it.
+pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
+    let label = format!("order {}", w.order_id);
+    let fail = |field: &str, msg: String| Rejection::new(label.clone(), Some(field), msg);
+    let phone = text(&w.telephone);
+    let shipping = w.shipping_address.as_ref().map(|a| address(a, phone.clone()));
+    let billing = match (&w.payment_address, &shipping) {
+        (Some(p), _) => address(p, phone.clone()),
+        (None, Some(s)) => s.clone(),
+        (None, None) => {
+            return Err(fail(
+                "billing",
+                "the order has neither a payment nor a shipping address".into(),
+            ))
+        }
+    };
+    let mut lines = Vec::with_capacity(w.lines.len());
+    let mut line_vat_exact = Decimal::ZERO;
+    let mut fixed_total = Decimal::ZERO;
+    for (i, l) in w.lines.iter().enumerate() {
+        let qty = Decimal::from(l.quantity);
+        let sku = line_sku(l, rules);
+        if sku.is_none() {
+            return Err(fail(
+                &format!("lines[{i}].sku"),
+                match l.product_id.filter(|_| l.product_model.is_some()) {
+                    Some(p) => format!(
+                        "product {p} has no SKU{}",
+                        if rules.sku_fallback_model {
+                            " and no model"
+                        } else {
+                            " (sku_fallback_model is off)"
+                        }
+                    ),
+                    None => format!(
+                        "the product of {:?} is no longer in the shop and the line has no model",
+                        l.name.as_deref().unwrap_or("")
+                    ),
+                },
+            ));
+        }
+        let rates: &[WireTaxRate] = l
+            .tax_class_id
+            .and_then(|c| w.tax_rates.get(&c.to_string()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let Some((pct, fixed)) = split_unit_tax(l.price, l.tax, rates) else {
+            return Err(fail(
+                &format!("lines[{i}].tax"),
+                format!(
+                    "unit tax {} on price {} matches no rate of the product's tax class {:?} (was the product or its class changed?)",
+                    l.tax, l.price, l.tax_class_id
+                ),
+            ));
+        };
+        let unit_vat = l.tax - fixed;
+        line_vat_exact += unit_vat * qty;
+        fixed_total += fixed * qty;
+        let unit_price = l.price + fixed;
+        lines.push(OrderLine {
+            sku,
+            name: text(&l.name).unwrap_or_default(),
+            quantity: qty,
+            unit_price,
+            vat_percentage: Some(pct.normalize()),
+            discount: Decimal::ZERO,
+            row_total: l.total + fixed * qty,
+            tax: Some(unit_vat * qty),
+            tax_base: None,
+        });
+    }
+    let sum = |code: &str| -> Decimal { w.totals.iter().filter(|t| t.code == code).map(|t| t.value).sum() };
+    let tax_rows = sum("tax");
+    let vat_total = tax_rows - fixed_total;
+    let shipping_amount = sum("shipping");
+    let fees = sum("handling") + sum("low_order_fee");
+    let residual = (vat_total - line_vat_exact).max(Decimal::ZERO);
+    let charge = |description: String, amount: Decimal, tax: Decimal| Charge {
+        description,
+        amount,
+        vat_percentage: (!amount.is_zero())
+            .then(|| (tax / amount * Decimal::ONE_HUNDRED).round_dp(2).normalize()),
+        tax: Some(tax),
+    };
+    let shipping_title = w
+        .totals
+        .iter()
+        .find(|t| t.code == "shipping")
+        .and_then(|t| text(&t.title))
+        .or_else(|| w.shipping_method.as_ref().and_then(|m| text(&m.name)))
+        .unwrap_or_else(|| "Shipping".into());
+    let (shipping_cost, payment_cost) = if shipping_amount > Decimal::ZERO {
+        (
+            Some(charge(shipping_title, shipping_amount, residual)),
+            (fees > Decimal::ZERO).then(|| charge("Handling".into(), fees, Decimal::ZERO)),
+        )
+    } else {
+        (
+            None,
+            (fees > Decimal::ZERO).then(|| charge("Handling".into(), fees, residual)),
+        )
+    };
+    // Coupons, vouchers, reward points and store credit are negative rows: a discount.
+    let discount = -(sum("coupon") + sum("voucher") + sum("reward") + sum("credit"));
+    // What the customer was charged: currency.php format rounds half up to the currency's
+    // decimal places (2 for EUR, the only currency SnelStart books).
+    let grand_total = round_money(
+        w.totals
+            .iter()
+            .find(|t| t.code == "total")
+            .map(|t| t.value)
+            .unwrap_or(w.total),
+        2,
+    );
+    let email = text(&w.email);
+    let customer = Customer {
+        key: if w.customer_id > 0 {
+            w.customer_id.to_string()
+        } else {
+            format!(
+                "guest:{}",
+                email.clone().unwrap_or_else(|| format!("order-{}", w.order_id))
+            )
+        },
+        email,
+        first_name: text(&w.firstname),
+        last_name: text(&w.lastname),
+        company: billing.company.clone(),
+        phone,
+        vat_number: None,
+        kvk_number: None,
+        billing: Some(billing.clone()),
+        shipping: shipping.clone(),
+        is_guest: w.customer_id == 0,
+        modified: w.date_modified,
+    };
+    let created_at = w
+        .date_added
+        .or(w.date_modified)
+        .ok_or_else(|| fail("date_added", "missing".into()))?;
+    let o = Order {
+        number: w.order_id.to_string(),
+        source_id: Some(w.order_id.to_string()),
+        created_at,
+        modified: w.date_modified,
+        status: text(&w.order_status).unwrap_or_else(|| w.order_status_id.to_string()),
+        currency: rules.currency.clone(),
+        tax_mode: TaxMode::Exclusive,
+        customer,
+        billing,
+        shipping,
+        lines,
+        shipping_cost,
+        payment_cost,
+        discount: discount.max(Decimal::ZERO),
+        payment_method: w
+            .payment_method
+            .as_ref()
+            .and_then(|m| text(&m.code).or_else(|| text(&m.name))),
+        grand_total,
+        tax_total: round_money(vat_total, 2),
+        vat_rounding: VatRounding::PerTotal,
+        replaces: Vec::new(),
+        cancelled: false,
+        note: None,
+    };
+    o.validate().map_err(Rejection::from)?;
+    Ok(o)
+}

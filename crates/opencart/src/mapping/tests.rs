@@ -1,0 +1,105 @@
+//! Unit tests of the mapping.
+
+use koppel_core::{Currency, TaxMode, VatRounding};
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use serde_json::json;
+
+use super::*;
+use crate::models::{WireOrder, WireTaxRate};
+
+fn rate(kind: &str, rate: Decimal, zone: u32) -> WireTaxRate {
+    WireTaxRate {
+        name: None,
+        rate,
+        kind: kind.into(),
+        geo_zone_id: zone,
+    }
+}
+
+#[test]
+fn unit_tax_splits_into_vat_and_fixed_amounts() {
+    let eco = [rate("F", dec!(2), 3), rate("P", dec!(21), 3)];
+    assert_eq!(
+        split_unit_tax(dec!(100), dec!(23), &eco),
+        Some((dec!(21), dec!(2)))
+    );
+    // the per-unit tax OpenCart stored with 4 decimals: 4.5 x 9 % = 0.405
+    assert_eq!(
+        split_unit_tax(dec!(4.5), dec!(0.405), &[rate("P", dec!(9), 3)]),
+        Some((dec!(9), dec!(0)))
+    );
+    // 8.2645 x 21 % = 1.735545, stored as 1.7355
+    assert!(split_unit_tax(dec!(8.2645), dec!(1.7355), &[rate("P", dec!(21), 3)]).is_some());
+    // two zones: the one whose rates give the stored tax
+    let zones = [rate("P", dec!(21), 3), rate("P", dec!(19), 4)];
+    assert_eq!(
+        split_unit_tax(dec!(10), dec!(1.9), &zones),
+        Some((dec!(19), dec!(0)))
+    );
+    assert_eq!(split_unit_tax(dec!(10), dec!(1.5), &zones), None);
+    assert_eq!(split_unit_tax(dec!(10), dec!(0), &[]), Some((dec!(0), dec!(0))));
+}
+
+/// OpenCart keeps the unit tax unrounded (30.74 x 21 % = 6.4554), sums unit tax x quantity
+/// unrounded (12.9108) and rounds only the charged total (80.3803 -> 80.38): per-total.
+#[test]
+fn orders_keep_opencarts_unrounded_tax_and_round_the_charged_total() {
+    let w: WireOrder = serde_json::from_value(json!({
+        "order_id": 2, "customer_id": 0, "email": "gast2@example.nl", "order_status_id": 2,
+        "date_added": "2026-01-05T08:07:00Z", "date_modified": "2026-01-05T08:07:00Z", "total": "80.3803",
+        "shipping_address": {"firstname": "Jan", "lastname": "Koper", "address_1": "Kerkstraat 2",
+            "city": "Gent", "postcode": "9000", "iso_code_2": "BE"},
+        "lines": [{"order_product_id": 20, "product_id": 1000, "name": "Bonen", "model": "KOF-1",
+            "quantity": 2, "price": "30.7400", "total": "61.4800", "tax": "6.4554", "sku": "KOF-1",
+            "product_model": "KOF-1", "tax_class_id": 9, "options": []}],
+        "totals": [
+            {"code": "sub_total", "title": "Sub-Total", "value": "61.4800", "sort_order": 1},
+            {"code": "shipping", "title": "Flat Shipping Rate", "value": "4.9500", "sort_order": 3},
+            {"code": "tax", "title": "BTW 21%", "value": "13.9503", "sort_order": 5},
+            {"code": "total", "title": "Total", "value": "80.3803", "sort_order": 9}],
+        "tax_rates": {"9": [{"tax_rate_id": 86, "name": "BTW 21%", "rate": "21.0000", "type": "P", "geo_zone_id": 3}]}
+    }))
+    .unwrap();
+    let rules = OrderRules {
+        sku_fallback_model: true,
+        currency: Currency::eur(),
+        key_is_model: false,
+    };
+    let o = order(&w, &rules).unwrap();
+    assert_eq!(o.vat_rounding, VatRounding::PerTotal);
+    assert_eq!(o.lines[0].tax, Some(dec!(12.9108)));
+    assert_eq!(o.shipping_cost.as_ref().unwrap().tax, Some(dec!(1.0395)));
+    assert_eq!(o.grand_total, dec!(80.38));
+    let hoog = koppel_core::VatRate::new(dec!(21), Some(koppel_core::VatKind::Hoog)).unwrap();
+    let shop = koppel_core::vat::ShopVat::of_line(&o.lines[0]);
+    let row = shop.row.unwrap();
+    assert!(koppel_core::vat::explains(
+        &hoog,
+        &row,
+        TaxMode::Exclusive,
+        o.vat_rounding
+    ));
+    // per unit (round(6.4554) x 2 = 12.92) it would not be explained: the old false quarantine
+    assert!(!koppel_core::vat::explains(
+        &hoog,
+        &row,
+        TaxMode::Exclusive,
+        VatRounding::PerUnit
+    ));
+}
+
+#[test]
+fn keywords_and_units() {
+    assert_eq!(
+        keyword("Koffie Bonen 1kg!", "KOF-001"),
+        "koffie-bonen-1kg-kof-001"
+    );
+    assert_eq!(whole_units("stock A", dec!(7)).unwrap(), 7);
+    assert_eq!(whole_units("stock A", dec!(7.00)).unwrap(), 7);
+    assert_eq!(whole_units("stock A", dec!(-3)).unwrap(), -3);
+    assert_eq!(
+        whole_units("stock A", dec!(1.5)).unwrap_err().field.as_deref(),
+        Some("quantity")
+    );
+}

@@ -564,7 +564,7 @@ async fn assert_catalogue(sims: &Sims) -> CatalogueChecked {
         .into_iter()
         .map(|a| (a.sku, a.vat.percentage()))
         .collect();
-    let service: BTreeSet<&str> = sim::SERVICE_ARTICLES.iter().map(|(c, _)| *c).collect();
+    let service: BTreeSet<&str> = sim::SERVICE_ARTICLES.iter().map(|(c, ..)| *c).collect();
 
     let shop = sims.shop.base_url();
     let products = shop_all(&shop, "/products").await;

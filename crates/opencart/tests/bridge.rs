@@ -556,9 +556,15 @@ fn check_order_2(variant: &str, o: &Order) {
     assert_eq!(o.billing.country.as_ref().unwrap().as_str(), "BE");
     assert!(o.customer.is_guest);
     assert_eq!(o.customer.key, "guest:griet@example.be");
-    // the eco tax (fixed 2.00) is not VAT: it is part of the line price excl. VAT
+    // the eco tax (fixed 2.00) is not VAT: a fee of its own, the line keeps its price excl. VAT
     assert_eq!(o.lines[0].sku.as_ref().unwrap().as_str(), "ECO-1");
-    assert_eq!(o.lines[0].unit_price, dec!(102));
+    assert_eq!(o.lines[0].unit_price, dec!(100));
+    assert_eq!(o.fees.len(), 1, "{:?}", o.fees);
+    assert_eq!(o.fees[0].description, "Eco Tax (-2.00)");
+    assert_eq!(
+        (o.fees[0].amount, o.fees[0].tax, o.fees[0].vat_percentage),
+        (dec!(2), Some(dec!(0)), Some(dec!(0)))
+    );
     assert_eq!(o.lines[0].vat_percentage, Some(dec!(21)));
     assert_eq!(o.lines[0].tax, Some(dec!(21.00)));
     // the sample product has no SKU: its model names it
@@ -568,5 +574,5 @@ fn check_order_2(variant: &str, o: &Order) {
     assert_eq!(o.grand_total, dec!(245.21));
     assert!(o.shipping_cost.is_none());
     let lines: rust_decimal::Decimal = o.lines.iter().map(|l| l.row_total + l.tax.unwrap()).sum();
-    assert_eq!(lines, o.grand_total);
+    assert_eq!(lines + o.fees[0].amount, o.grand_total);
 }

@@ -14,11 +14,13 @@ use koppel_sandbox::seed::SeedConfig;
 use koppel_sandbox::snelstart::{self, RateLimits, SnelStartOptions};
 use serde_json::{json, Value};
 
-/// Service articles the orders flow books shipping, discounts and payment fees on.
-pub const SERVICE_ARTICLES: [(&str, &str); 3] = [
-    ("VERZEND", "Verzendkosten"),
-    ("KORTING", "Korting"),
-    ("BETAALKOSTEN", "Betaalkosten"),
+/// Service articles the orders flow books shipping, discounts, payment fees and other charges
+/// on: (artikelcode, omschrijving, VAT kind of its article group).
+pub const SERVICE_ARTICLES: [(&str, &str, &str); 4] = [
+    ("VERZEND", "Verzendkosten", "Hoog"),
+    ("KORTING", "Korting", "Hoog"),
+    ("BETAALKOSTEN", "Betaalkosten", "Hoog"),
+    ("HEFFING", "Heffingen (zonder btw)", "Geen"),
 ];
 
 /// Request limits of the simulated SnelStart administration (and of the connector's client).
@@ -212,13 +214,16 @@ pub async fn create_service_articles(base: &str) -> Result<(), String> {
     let groups = admin
         .call(reqwest::Method::GET, "/v2/artikelomzetgroepen", None)
         .await?;
-    let hoog = groups
-        .as_array()
-        .and_then(|gs| gs.iter().find(|g| g["verkoopNederlandBtwSoort"] == "Hoog"))
-        .and_then(|g| g["id"].as_str())
-        .ok_or("the SnelStart simulator has no article group with VAT Hoog")?
-        .to_owned();
-    for (code, name) in SERVICE_ARTICLES {
+    let group = |soort: &str| -> Result<String, String> {
+        groups
+            .as_array()
+            .and_then(|gs| gs.iter().find(|g| g["verkoopNederlandBtwSoort"] == soort))
+            .and_then(|g| g["id"].as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the SnelStart simulator has no article group with VAT {soort}"))
+    };
+    for (code, name, soort) in SERVICE_ARTICLES {
+        let group = group(soort)?;
         admin
             .call(
                 reqwest::Method::POST,
@@ -226,7 +231,7 @@ pub async fn create_service_articles(base: &str) -> Result<(), String> {
                 Some(json!({
                     "artikelcode": code,
                     "omschrijving": name,
-                    "artikelOmzetgroep": {"id": hoog},
+                    "artikelOmzetgroep": {"id": group},
                     "verkoopprijs": 0,
                     "voorraadControle": false,
                     "isNonActief": false,
@@ -267,7 +272,7 @@ pub fn config_toml(sims: &Sims, state: &str) -> String {
         }
     }
     out.push_str("\n[pairs.accounting.products]\nweight = { extra_field = \"Gewicht\" }\ncategory = { extra_field = \"Categorie\" }\n");
-    out.push_str("\n[pairs.accounting.orders]\nshipping_article = \"VERZEND\"\ndiscount_article = \"KORTING\"\npayment_fee_article = \"BETAALKOSTEN\"\n\n");
+    out.push_str("\n[pairs.accounting.orders]\nshipping_article = \"VERZEND\"\ndiscount_article = \"KORTING\"\npayment_fee_article = \"BETAALKOSTEN\"\nfee_article = \"HEFFING\"\n\n");
     let shop_sim = match shop_simulator(sims.shop_type) {
         Ok(s) => s,
         // `Sims` built by hand for a shop without a registered simulator: no shop table.

@@ -285,7 +285,12 @@ pub struct OrdersConfig {
     /// is set, see `priced_text_lines`.
     #[serde(default)]
     pub discount_article: Option<String>,
-    /// For shipping, payment fees and discounts without a configured article: `true` sends a
+    /// Artikelcode of the article other charges are booked on, one line each: fixed-amount
+    /// taxes such as an OpenCart eco tax, which the shop charges without VAT, so give this
+    /// article an omzetgroep without VAT ("Geen"). When none is set, see `priced_text_lines`.
+    #[serde(default)]
+    pub fee_article: Option<String>,
+    /// For shipping, payment fees, other charges and discounts without a configured article: `true` sends a
     /// text line (no article) carrying the amount; `false` (default) quarantines such orders
     /// with a message naming the setting, because SnelStart documents no priced lines without
     /// an article (and the simulator refuses them, VOR-0013). Lines of amount 0 are left out.
@@ -330,6 +335,7 @@ impl Default for OrdersConfig {
             shipping_article: None,
             payment_fee_article: None,
             discount_article: None,
+            fee_article: None,
             priced_text_lines: false,
             vat_mismatch: VatMismatch::default(),
             description: default_description(),
@@ -489,6 +495,7 @@ impl Config {
             ("orders.shipping_article", &self.orders.shipping_article),
             ("orders.payment_fee_article", &self.orders.payment_fee_article),
             ("orders.discount_article", &self.orders.discount_article),
+            ("orders.fee_article", &self.orders.fee_article),
         ] {
             if let Some(code) = v {
                 if code.trim().is_empty() {
@@ -538,6 +545,7 @@ process_status = "Order"
 shipping_article = "VERZEND"
 # payment_fee_article = "BETAALKOSTEN"
 # discount_article = "KORTING"
+# fee_article = "HEFFING"                    # other charges (eco tax), an article without VAT
 # priced_text_lines = false                  # true: costs without an article as text lines
 vat_mismatch = "quarantine"                   # or "warn"
 description = "Webshop order {number}"

@@ -280,6 +280,7 @@ fn build(g: &Gen) -> (Order, Vec<LineArticle>, Option<LineArticle>) {
         lines,
         shipping_cost: shipping.as_ref().map(|(c, _)| c.clone()),
         payment_cost: None,
+        fees: Vec::new(),
         discount,
         payment_method: None,
         grand_total,
@@ -305,6 +306,7 @@ fn write(
         shipping_article: ship.clone(),
         payment_article: None,
         discount_article: Some(article(0)),
+        fee_article: None,
         refs: &r,
         config: &cfg,
     };

@@ -232,6 +232,7 @@ mod tests {
             ],
             shipping_cost: None,
             payment_cost: None,
+            fees: Vec::new(),
             discount: dec!(0),
             payment_method: None,
             grand_total: dec!(36.30),

@@ -73,6 +73,11 @@ pub struct Order {
     pub shipping_cost: Option<Charge>,
     /// Payment fee.
     pub payment_cost: Option<Charge>,
+    /// Further charges that are neither a line's price nor VAT, each booked on a row of its
+    /// own: fixed-amount taxes such as OpenCart's eco tax (`oc_tax_rate.type = 'F'`), with
+    /// the VAT the shop charged on them (OpenCart charges none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fees: Vec<Charge>,
     /// Discount not already on the lines (positive amount), in the order's tax mode.
     pub discount: Decimal,
     /// Payment method code.

@@ -102,6 +102,7 @@ pub fn order(number: &str, customer_key: &str, code: &str, modified: Option<Date
         }],
         shipping_cost: None,
         payment_cost: None,
+        fees: Vec::new(),
         discount: Decimal::ZERO,
         payment_method: Some("banktransfer".into()),
         grand_total: price,

@@ -228,6 +228,7 @@ pub fn order_from_wire(o: &WireOrder, tax_mode: TaxMode) -> Result<Order, Reject
         lines,
         shipping_cost,
         payment_cost: None,
+        fees: Vec::new(),
         discount,
         payment_method: o.payment.as_ref().and_then(|p| text(&p.method)),
         grand_total: totals.grand_total,

@@ -65,6 +65,28 @@ pub fn split_unit_tax(price: Decimal, tax: Decimal, rates: &[WireTaxRate]) -> Op
     })
 }
 
+/// The fixed-amount rates that make up a line's `fixed` unit amount, by name: those of the zone
+/// [`split_unit_tax`] chose (the one whose fixed rates sum to `fixed`), else one unnamed part.
+fn fixed_parts(rates: &[WireTaxRate], fixed: Decimal) -> Vec<(String, Decimal)> {
+    let mut zones: BTreeMap<u32, Vec<&WireTaxRate>> = BTreeMap::new();
+    for r in rates.iter().filter(|r| r.kind == "F") {
+        zones.entry(r.geo_zone_id).or_default().push(r);
+    }
+    let tolerance = Decimal::new(1, 4);
+    let named = |r: &WireTaxRate| {
+        r.name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map_or_else(|| "Fixed tax".to_owned(), str::to_owned)
+    };
+    zones
+        .into_values()
+        .find(|z| (z.iter().map(|r| r.rate).sum::<Decimal>() - fixed).abs() <= tolerance)
+        .map(|z| z.into_iter().map(|r| (named(r), r.rate)).collect())
+        .unwrap_or_else(|| vec![("Fixed tax".to_owned(), fixed)])
+}
+
 fn line_sku(l: &WireLine, rules: &OrderRules) -> Option<Sku> {
     let primary = if rules.key_is_model {
         &l.product_model
@@ -84,8 +106,9 @@ fn line_sku(l: &WireLine, rules: &OrderRules) -> Option<Sku> {
 }
 
 /// Maps an order. Fixed-amount taxes (an eco tax: `oc_tax_rate.type = 'F'`, a `tax` row of
-/// `oc_order_total` like the VAT rates) are not VAT: they are added to the line's unit price
-/// (excl. VAT), and only the percentage part is the line's `tax`. Line tax is the shop's unit
+/// `oc_order_total` like the VAT rates) are not VAT and carry none (tax.php adds them beside the
+/// percentage rates, which are taken on the price alone): they are the order's
+/// [`Order::fees`], one per fixed rate's name, and only the percentage part is the line's `tax`. Line tax is the shop's unit
 /// VAT x quantity, unrounded as OpenCart sums it (per-total rounding); the grand total is
 /// `total` rounded to cents as OpenCart's currency format charges it. Shipping's VAT is what the
 /// order's VAT rows hold beyond the lines'. 4.x's checkout may ask only a shipping address: the order is then billed to it.
@@ -107,6 +130,8 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
     let mut lines = Vec::with_capacity(w.lines.len());
     let mut line_vat_exact = Decimal::ZERO;
     let mut fixed_total = Decimal::ZERO;
+    // fixed-amount taxes by name, in the order they first appear
+    let mut fixed_fees: Vec<(String, Decimal)> = Vec::new();
     for (i, l) in w.lines.iter().enumerate() {
         let qty = Decimal::from(l.quantity);
         let sku = line_sku(l, rules);
@@ -146,15 +171,22 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
         let unit_vat = l.tax - fixed;
         line_vat_exact += unit_vat * qty;
         fixed_total += fixed * qty;
-        let unit_price = l.price + fixed;
+        if !fixed.is_zero() {
+            for (name, amount) in fixed_parts(rates, fixed) {
+                match fixed_fees.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, sum)) => *sum += amount * qty,
+                    None => fixed_fees.push((name, amount * qty)),
+                }
+            }
+        }
         lines.push(OrderLine {
             sku,
             name: text(&l.name).unwrap_or_default(),
             quantity: qty,
-            unit_price,
+            unit_price: l.price,
             vat_percentage: Some(pct.normalize()),
             discount: Decimal::ZERO,
-            row_total: l.total + fixed * qty,
+            row_total: l.total,
             tax: Some(unit_vat * qty),
             tax_base: None,
         });
@@ -242,6 +274,15 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
         lines,
         shipping_cost,
         payment_cost,
+        fees: fixed_fees
+            .into_iter()
+            .map(|(description, amount)| Charge {
+                description,
+                amount,
+                vat_percentage: Some(Decimal::ZERO),
+                tax: Some(Decimal::ZERO),
+            })
+            .collect(),
         discount: discount.max(Decimal::ZERO),
         payment_method: w
             .payment_method

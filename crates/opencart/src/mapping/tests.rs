@@ -103,3 +103,57 @@ fn keywords_and_units() {
         Some("quantity")
     );
 }
+
+/// A fixed-amount tax (OpenCart's sample "Eco Tax (-2.00)", `type = 'F'`) is not VAT and
+/// carries none: a fee of its own per rate name, while the line keeps its price excl. VAT and
+/// only the percentage part as its tax, so the line's VAT is explained on its own amount.
+#[test]
+fn fixed_taxes_are_fees_without_vat_beside_the_line() {
+    let w: WireOrder = serde_json::from_value(json!({
+        "order_id": 7, "customer_id": 0, "email": "gast7@example.nl", "order_status_id": 2,
+        "date_added": "2026-01-05T08:07:00Z", "date_modified": "2026-01-05T08:07:00Z", "total": "246.0000",
+        "shipping_address": {"firstname": "Jan", "lastname": "Koper", "address_1": "Kerkstraat 2",
+            "city": "Utrecht", "postcode": "3511", "iso_code_2": "NL"},
+        "lines": [{"order_product_id": 70, "product_id": 52, "name": "Eco lamp", "model": "ECO-1",
+            "quantity": 2, "price": "100.0000", "total": "200.0000", "tax": "23.0000", "sku": "ECO-1",
+            "product_model": "ECO-1", "tax_class_id": 11, "options": []}],
+        "totals": [
+            {"code": "sub_total", "title": "Sub-Total", "value": "200.0000", "sort_order": 1},
+            {"code": "tax", "title": "Eco Tax (-2.00)", "value": "4.0000", "sort_order": 5},
+            {"code": "tax", "title": "BTW 21%", "value": "42.0000", "sort_order": 5},
+            {"code": "total", "title": "Total", "value": "246.0000", "sort_order": 9}],
+        "tax_rates": {"11": [
+            {"tax_rate_id": 87, "name": "Eco Tax (-2.00)", "rate": "2.0000", "type": "F", "geo_zone_id": 3},
+            {"tax_rate_id": 86, "name": "BTW 21%", "rate": "21.0000", "type": "P", "geo_zone_id": 3}]}
+    }))
+    .unwrap();
+    let rules = OrderRules {
+        sku_fallback_model: true,
+        currency: Currency::eur(),
+        key_is_model: false,
+    };
+    let o = order(&w, &rules).unwrap();
+    let l = &o.lines[0];
+    assert_eq!(
+        (l.unit_price, l.row_total, l.tax),
+        (dec!(100), dec!(200), Some(dec!(42)))
+    );
+    assert_eq!(o.fees.len(), 1);
+    let fee = &o.fees[0];
+    assert_eq!(fee.description, "Eco Tax (-2.00)");
+    assert_eq!(
+        (fee.amount, fee.tax, fee.vat_percentage),
+        (dec!(4), Some(dec!(0)), Some(dec!(0)))
+    );
+    assert_eq!((o.tax_total, o.grand_total), (dec!(42), dec!(246)));
+    // lines + VAT + fees = what the customer paid
+    assert_eq!(l.row_total + l.tax.unwrap() + fee.amount, o.grand_total);
+    let hoog = koppel_core::VatRate::new(dec!(21), Some(koppel_core::VatKind::Hoog)).unwrap();
+    let row = koppel_core::vat::ShopVat::of_line(l).row.unwrap();
+    assert!(koppel_core::vat::explains(
+        &hoog,
+        &row,
+        TaxMode::Exclusive,
+        o.vat_rounding
+    ));
+}

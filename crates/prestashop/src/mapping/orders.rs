@@ -214,6 +214,7 @@ pub fn order_from_wire(o: &Obj, l: &Lookups) -> Result<Order, Rejection> {
         lines,
         shipping_cost,
         payment_cost: None,
+        fees: Vec::new(),
         discount,
         payment_method: text(o, "module"),
         grand_total: paid_incl,

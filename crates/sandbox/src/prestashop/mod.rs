@@ -153,7 +153,7 @@ pub fn shop_config(base_url: &str, unlimited: bool) -> String {
         out.push_str("rate_limits = { concurrent = 64 }\n");
     }
     out.push_str(&format!(
-        "\n[products]\ncreate_categories = true\ntax_rules_groups = {{ \"21\" = {TAX_RULES_HIGH}, \"9\" = {TAX_RULES_LOW} }}\n"
+        "\n[products]\ncreate_categories = true\ntax_rules_groups = {{ \"21\" = {TAX_RULES_HIGH}, \"9\" = {TAX_RULES_LOW}, \"0\" = 0 }}\n"
     ));
     out.push_str(&format!("\n[payments]\nstate = {STATE_PAYMENT_ACCEPTED}\n"));
     out

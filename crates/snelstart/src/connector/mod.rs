@@ -214,6 +214,7 @@ impl Connector for SnelStartConnector {
             ("orders.shipping_article", &cfg.orders.shipping_article),
             ("orders.payment_fee_article", &cfg.orders.payment_fee_article),
             ("orders.discount_article", &cfg.orders.discount_article),
+            ("orders.fee_article", &cfg.orders.fee_article),
         ];
         for (path, code) in service {
             let Some(code) = code else { continue };

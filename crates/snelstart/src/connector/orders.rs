@@ -244,6 +244,12 @@ impl SnelStartAdministration {
                     &refs,
                 )
                 .await?,
+            fee_article: if o.fees.is_empty() {
+                None
+            } else {
+                self.charge_article("orders.fee_article", cfg.fee_article.as_deref(), date, &refs)
+                    .await?
+            },
             refs: &refs,
             config: cfg,
         };

@@ -37,6 +37,8 @@ pub struct OrderInputs<'a> {
     pub payment_article: Option<LineArticle>,
     /// The discount article, when configured.
     pub discount_article: Option<LineArticle>,
+    /// The article of the order's other charges ([`Order::fees`]), when configured.
+    pub fee_article: Option<LineArticle>,
     /// Reference data (countries, price decimals).
     pub refs: &'a RefData,
     /// The orders section of the config.
@@ -406,21 +408,30 @@ pub fn order_to_verkooporder(o: &Order, inputs: &OrderInputs<'_>) -> Result<Orde
             is_line: true,
         });
     }
-    let charges = [
+    let mut charges = vec![
         (
-            "shipping_cost",
+            "shipping_cost".to_owned(),
             "orders.shipping_article",
             o.shipping_cost.as_ref(),
             inputs.shipping_article.as_ref(),
         ),
         (
-            "payment_cost",
+            "payment_cost".to_owned(),
             "orders.payment_fee_article",
             o.payment_cost.as_ref(),
             inputs.payment_article.as_ref(),
         ),
     ];
+    for (i, fee) in o.fees.iter().enumerate() {
+        charges.push((
+            format!("fees[{i}]"),
+            "orders.fee_article",
+            Some(fee),
+            inputs.fee_article.as_ref(),
+        ));
+    }
     for (field, setting, charge, article) in charges {
+        let field = field.as_str();
         let Some(charge) = charge else { continue };
         if charge.amount.is_zero() {
             continue;

@@ -548,6 +548,7 @@ fn order() -> Order {
             tax: None,
         }),
         payment_cost: None,
+        fees: Vec::new(),
         discount: dec!(0),
         payment_method: Some("ideal".into()),
         grand_total: dec!(44.50),
@@ -574,6 +575,7 @@ fn inputs<'a>(r: &'a RefData, cfg: &'a OrdersConfig) -> OrderInputs<'a> {
         shipping_article: Some(art("ship", "VERZEND", dec!(21))),
         payment_article: None,
         discount_article: None,
+        fee_article: None,
         refs: r,
         config: cfg,
     }
@@ -930,4 +932,47 @@ fn per_total_orders_are_judged_on_the_sum_of_row_taxes() {
     let e = order_to_verkooporder(&o, &inp).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("tax_total"));
     assert!(e.message.contains("totals 0.06"), "{e}");
+}
+
+/// An order's other charges (an OpenCart eco tax: a fixed amount without VAT) are booked one
+/// line each on `orders.fee_article`, judged against that article's rate like shipping.
+#[test]
+fn fees_are_booked_on_the_fee_article_without_vat() {
+    let r = refs();
+    let cfg = OrdersConfig::default();
+    let mut o = order();
+    o.fees = vec![Charge {
+        description: "Eco Tax (-2.00)".into(),
+        amount: dec!(4.00),
+        vat_percentage: Some(dec!(0)),
+        tax: Some(dec!(0)),
+    }];
+    o.grand_total += dec!(4.00);
+    let mut inp = inputs(&r, &cfg);
+    inp.fee_article = Some(art("fee", "HEFFING", dec!(0)));
+    let plan = order_to_verkooporder(&o, &inp).unwrap();
+    let fee = plan
+        .body
+        .regels
+        .iter()
+        .find(|g| g.artikel == Some(IdRef::new("fee")))
+        .expect("a line on the fee article");
+    assert_eq!(
+        (fee.aantal, fee.stuksprijs, fee.totaal),
+        (dec!(1), dec!(4.00), dec!(4.00))
+    );
+    assert_eq!(fee.omschrijving, "Eco Tax (-2.00)");
+    assert_eq!(plan.total_incl, dec!(48.50));
+
+    // without the setting: the order is refused, naming the fee and the setting
+    let e = order_to_verkooporder(&o, &inputs(&r, &cfg)).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("fees[0]"), "{e}");
+    assert!(e.message.contains("orders.fee_article"), "{e}");
+
+    // a fee article with VAT does not explain a fee the shop charged no VAT on
+    let mut inp = inputs(&r, &cfg);
+    inp.fee_article = Some(art("fee", "HEFFING", dec!(21)));
+    let e = order_to_verkooporder(&o, &inp).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("fees[0].tax"), "{e}");
+    assert!(e.message.contains("HEFFING at 21 %"), "{e}");
 }

@@ -283,6 +283,7 @@ pub fn shop_order(number: &str, setup: &OrderSetup, lines: &[(&str, i64)]) -> Or
             tax: None,
         }),
         payment_cost: None,
+        fees: Vec::new(),
         discount: Decimal::ZERO,
         payment_method: None,
         grand_total: grand,

@@ -1,6 +1,7 @@
-//! `koppel plan` predicts `koppel run` record by record, and writes nothing; an order changed
-//! in the shop after its export is reported (and, when configured, updated in SnelStart),
-//! never created twice. Drives the binary against `koppel sandbox`.
+//! `koppel plan` predicts `koppel run` record by record, and writes nothing, for every shop
+//! with a simulator; an order changed in the shop after its export is reported (and, when
+//! configured, updated in SnelStart), never created twice. Drives the binary against
+//! `koppel sandbox`.
 
 mod common;
 
@@ -13,7 +14,22 @@ use serde_json::{json, Value};
 /// The simulators' base URLs, from the config `koppel sandbox` wrote.
 struct Urls {
     snelstart: String,
+    /// `http://host:port` of the shop simulator (its control endpoints are below it).
     shop: String,
+}
+
+/// The origin of the shop table's URL (`base_url`, `bridge_url`, ...: whichever the
+/// connector calls it).
+fn shop_origin(table: &toml::Value) -> String {
+    table
+        .as_table()
+        .unwrap()
+        .values()
+        .filter_map(toml::Value::as_str)
+        .filter_map(|s| reqwest::Url::parse(s).ok())
+        .find(|u| matches!(u.scheme(), "http" | "https"))
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|| panic!("no URL in the shop table {table}"))
 }
 
 fn urls(config: &Path) -> Urls {
@@ -22,7 +38,7 @@ fn urls(config: &Path) -> Urls {
     let api = pair["accounting"]["api_base_url"].as_str().unwrap();
     Urls {
         snelstart: api.trim_end_matches("/v2").to_owned(),
-        shop: pair["shop"]["base_url"].as_str().unwrap().to_owned(),
+        shop: shop_origin(&pair["shop"]),
     }
 }
 
@@ -127,48 +143,155 @@ fn assert_same(plan: &Actions, run: &Actions, what: &str) {
     }
 }
 
-/// Plan, then run, on fresh sandboxes with several seeds (10 % of the products already in the
-/// shop, some with an older price; broken orders; Laag/Hoog VAT mixes): every record's action
-/// in the plan is the run's, in every flow, and the plan sent no write to either simulator.
-/// A second plan and run (after changes settled) agree too.
-#[test]
-fn plan_predicts_run_record_by_record_and_writes_nothing() {
-    for seed in [1u64, 7, 23] {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        let sb = Sandbox::start_seeded(d, 60, 30, seed);
-        let u = urls(&sb.config);
-        let (s0, m0) = (stats(&u.snelstart), stats(&u.shop));
-        let plan = run(d, &["plan", "--json", "--all", "--limit", "100000"]);
-        assert!(matches!(plan.status.code(), Some(0 | 1)), "{}", text(&plan));
-        let (s1, m1) = (stats(&u.snelstart), stats(&u.shop));
-        assert_eq!(
-            writes(&s0, &s1),
-            Vec::<String>::new(),
-            "seed {seed}: the plan wrote to SnelStart"
-        );
+/// In the SnelStart simulator: three booked orders invoiced, the first two paid in full.
+fn invoice_three_pay_two(base: &str) {
+    rt().block_on(async {
+        let admin = koppel::sim::SnelStartAdmin::login(base).await.unwrap();
+        let booked = admin
+            .call(reqwest::Method::GET, "/v2/verkooporders", None)
+            .await
+            .unwrap();
+        let mut booked = booked.as_array().unwrap().clone();
+        assert!(booked.len() >= 3, "{booked:?}");
+        // the same orders on every run of a seed, whatever order they were booked in
+        booked.sort_by(|a, b| {
+            a["orderreferentie"]
+                .to_string()
+                .cmp(&b["orderreferentie"].to_string())
+        });
+        for (i, o) in booked.iter().take(3).enumerate() {
+            let invoice = admin
+                .call(
+                    reqwest::Method::POST,
+                    "/_sandbox/snelstart/invoice",
+                    Some(json!({"verkooporderId": o["id"]})),
+                )
+                .await
+                .unwrap();
+            if i < 2 {
+                admin
+                    .call(
+                        reqwest::Method::POST,
+                        "/_sandbox/snelstart/payment",
+                        Some(json!({"verkoopfactuurId": invoice["id"], "bedrag": invoice["factuurBedrag"]})),
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+}
+
+/// Whether a simulator's API tells reads from writes by method: the plan read it with GET.
+/// (The OpenCart bridge takes every call as a POST to one path; for it the second plan is
+/// the check.)
+fn reads_are_gets(before: &BTreeMap<(String, String), u64>, after: &BTreeMap<(String, String), u64>) -> bool {
+    after.iter().any(|((m, p), n)| {
+        m == "GET"
+            && !p.starts_with("/_sandbox")
+            && before.get(&(m.clone(), p.clone())).copied().unwrap_or(0) < *n
+    })
+}
+
+/// On a fresh sandbox of `shop` seeded with `seed`: the plan sends no write to either simulator
+/// and a second plan predicts exactly what the first did (so the plan changed nothing koppel
+/// can see); then every record's action in the plan is the run's, in every flow; a second plan
+/// and run (after changes settled) agree too. Returns every action the first plan predicted.
+fn plan_is_run(shop: &str, seed: u64, articles: usize, orders: usize) -> Vec<String> {
+    let what = format!("{shop}, seed {seed}");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start_seeded_shop(d, shop, articles, orders, seed);
+    let u = urls(&sb.config);
+    let (s0, m0) = (stats(&u.snelstart), stats(&u.shop));
+    let plan = run(d, &["plan", "--json", "--all", "--limit", "100000"]);
+    assert!(
+        matches!(plan.status.code(), Some(0 | 1)),
+        "{what}: {}",
+        text(&plan)
+    );
+    let (s1, m1) = (stats(&u.snelstart), stats(&u.shop));
+    assert_eq!(
+        writes(&s0, &s1),
+        Vec::<String>::new(),
+        "{what}: the plan wrote to SnelStart"
+    );
+    if reads_are_gets(&m0, &m1) {
         assert_eq!(
             writes(&m0, &m1),
             Vec::<String>::new(),
-            "seed {seed}: the plan wrote to the shop"
+            "{what}: the plan wrote to the shop"
         );
-        let planned = actions(&plan);
-        // the plan has something to predict: creates, updates, unchanged and quarantines
-        let all: Vec<&String> = planned.values().flat_map(|(_, p)| p.values()).collect();
-        for a in ["create", "update", "unchanged", "quarantine"] {
-            assert!(all.iter().any(|x| *x == a), "seed {seed}: no {a} in {planned:?}");
-        }
-        let done = run(d, &["run", "--json", "--all", "--limit", "100000"]);
-        assert!(matches!(done.status.code(), Some(0 | 1)), "{}", text(&done));
-        assert_same(&planned, &actions(&done), &format!("seed {seed}, first run"));
+    }
+    let planned = actions(&plan);
+    let replan = run(d, &["plan", "--json", "--all", "--limit", "100000"]);
+    assert_same(&planned, &actions(&replan), &format!("{what}, plan twice"));
+    let done = run(d, &["run", "--json", "--all", "--limit", "100000"]);
+    assert!(
+        matches!(done.status.code(), Some(0 | 1)),
+        "{what}: {}",
+        text(&done)
+    );
+    assert_same(&planned, &actions(&done), &format!("{what}, first run"));
 
-        // again: the run's own bindings and the quarantine now decide most records
-        let again = run(d, &["plan", "--json", "--all", "--limit", "100000", "--full"]);
-        let done = run(d, &["run", "--json", "--all", "--limit", "100000", "--full"]);
-        assert_same(
-            &actions(&again),
-            &actions(&done),
-            &format!("seed {seed}, second run"),
+    // SnelStart invoices three of the booked orders and two are paid: open amounts and
+    // payments now have records to predict
+    invoice_three_pay_two(&u.snelstart);
+    // again: the run's own bindings and the quarantine now decide most records
+    let again = actions(&run(
+        d,
+        &["plan", "--json", "--all", "--limit", "100000", "--full"],
+    ));
+    let done = run(d, &["run", "--json", "--all", "--limit", "100000", "--full"]);
+    assert_same(&again, &actions(&done), &format!("{what}, second run"));
+    let writes_in = |flow: &str| {
+        again[flow]
+            .1
+            .values()
+            .filter(|a| *a == "create" || *a == "update")
+            .count()
+    };
+    // one record per invoiced order (a paid one the shop already shows paid is unchanged)
+    assert_eq!(again["payments"].1.len(), 3, "{what}: {:?}", again["payments"]);
+    assert!(
+        writes_in("open_amounts") >= 1,
+        "{what}: {:?}",
+        again["open_amounts"]
+    );
+    let mut all: Vec<String> = planned.values().flat_map(|(_, p)| p.values().cloned()).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// Plan, then run, on fresh Magento sandboxes with several seeds (10 % of the products already
+/// in the shop, some with an older price; broken orders; Laag/Hoog VAT mixes): the plan has
+/// creates, updates, unchanged records and quarantines to predict, and predicts each.
+#[test]
+fn plan_predicts_run_record_by_record_and_writes_nothing() {
+    for seed in [1u64, 7, 23] {
+        let all = plan_is_run("magento", seed, 60, 30);
+        for a in ["create", "update", "unchanged", "quarantine"] {
+            assert!(all.iter().any(|x| x == a), "seed {seed}: no {a} in {all:?}");
+        }
+    }
+}
+
+/// The same for every registered shop simulator, on one seed.
+#[test]
+fn plan_predicts_run_for_every_shop_simulator() {
+    let shops: Vec<&str> = koppel_sandbox::registry::shops().iter().map(|s| s.name).collect();
+    assert_eq!(
+        shops.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        common::shop_simulators(),
+        "the binary's simulators are the registry's"
+    );
+    assert!(shops.len() >= 3, "{shops:?}");
+    for shop in shops {
+        let all = plan_is_run(shop, 7, 60, 30);
+        assert!(
+            all.iter().any(|x| x == "create"),
+            "{shop}: nothing to create in {all:?}"
         );
     }
 }

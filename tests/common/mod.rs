@@ -66,18 +66,19 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Starts the simulators with `articles` articles, `orders` orders and `seed`.
+    /// Starts the simulators (Magento) with `articles` articles, `orders` orders and `seed`.
     pub fn start_seeded(dir: &Path, articles: usize, orders: usize, seed: u64) -> Sandbox {
+        Sandbox::start_seeded_shop(dir, "magento", articles, orders, seed)
+    }
+
+    /// Starts the SnelStart simulator and the simulator of `shop` with `articles` articles,
+    /// `orders` orders and `seed`, without rate limits, and waits for the config they print.
+    pub fn start_seeded_shop(dir: &Path, shop: &str, articles: usize, orders: usize, seed: u64) -> Sandbox {
         let config = dir.join("koppel.toml");
+        let shop_arg = format!("{shop}@127.0.0.1:0");
         let child = koppel()
             .current_dir(dir)
-            .args([
-                "sandbox",
-                "--snelstart",
-                "127.0.0.1:0",
-                "--shop",
-                "magento@127.0.0.1:0",
-            ])
+            .args(["sandbox", "--snelstart", "127.0.0.1:0", "--shop", &shop_arg])
             .args([
                 "--articles",
                 &articles.to_string(),

@@ -1,6 +1,10 @@
 //! [`Address`] and [`Customer`].
 
-use super::*;
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Check, CountryCode, Kind, Record, ValidationError};
 
 /// A postal address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]

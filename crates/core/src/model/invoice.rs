@@ -1,6 +1,10 @@
 //! What the accounting side reports back: [`OpenAmount`] and [`PaymentStatus`].
 
-use super::*;
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Check, Kind, Money, Record, ValidationError};
 
 /// What is still to be paid on an order's invoice (SnelStart `openstaandSaldo`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -2,10 +2,9 @@
 //! a payment status are, independent of any one system. Connectors map their wire types to and
 //! from these. Money is always [`Decimal`] with an explicit currency and tax mode.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

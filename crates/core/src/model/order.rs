@@ -1,6 +1,11 @@
 //! [`Order`], its [`OrderLine`]s and [`Charge`]s, and [`VatRounding`].
 
-use super::*;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Address, Check, Currency, Customer, Kind, Record, Sku, TaxMode, ValidationError};
 
 /// A line of an order. Amounts are in the order's currency and tax mode.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -1,6 +1,13 @@
 //! [`Product`] and [`StockLevel`].
 
-use super::*;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Check, Kind, Money, Record, Sku, TaxMode, ValidationError, VatRate};
 
 /// An article: SnelStart is the master, the shop receives it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

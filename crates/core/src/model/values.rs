@@ -1,7 +1,13 @@
 //! Value types: [`Sku`], [`CountryCode`], [`Currency`], [`Money`], [`TaxMode`], [`VatRate`] and the
 //! rounding helpers.
 
-use super::*;
+use std::fmt;
+
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::ValueError;
 
 /// Text value types validated by their `new`: serde, `Display` and `as_str` go through it.
 macro_rules! validated_text {

@@ -1,6 +1,10 @@
 //! The ledger of a read: how far it is done in change-time order, for a safe checkpoint.
 
-use super::*;
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::{Ctx, Staged, StopResult, VecDeque};
 
 /// Tracks how far the read is done in change-time order, for a checkpoint when a run stops
 /// in the middle. Only a source that returns records in non-decreasing change time gives a

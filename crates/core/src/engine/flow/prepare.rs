@@ -1,6 +1,12 @@
 //! Preparing: the engine's own checks of a record (validation, comparison, dependencies) before the sink's prepare.
 
-use super::*;
+use super::{
+    flush, park, process_batch, record_hash, record_json, Bound, Buffer, Ctx, Customer, Dependency, Failure,
+    FlowState, Gate, ItemOutcome, Record, Rejection, Sink, Staged, Stop, StopResult, Verdict,
+};
+use crate::connector::{Routed, WriteItem, WriteOutcome};
+use crate::engine::{ChangeAction, PlannedChange};
+use crate::model::Kind;
 
 /// Validates, compares, resolves dependencies and writes `records` at once (retries of
 /// quarantined records); stops early only when the run is cancelled.

@@ -1,6 +1,11 @@
 //! Quarantine: what went wrong with a record ([`Failure`]) and parking it ([`park`]).
 
-use super::*;
+use chrono::Utc;
+use serde_json::Value;
+
+use super::{Ctx, QuarantineEntry, Rejection, StopResult, CHANGED_AFTER_EXPORT};
+use crate::error::Error;
+use crate::model::Kind;
 
 pub(super) struct Failure {
     pub(super) class: String,

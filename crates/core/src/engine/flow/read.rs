@@ -1,6 +1,17 @@
 //! Reading: the flow loop that pages the source and feeds records to the checks and the sink.
 
-use super::*;
+use std::collections::HashMap;
+
+use chrono::TimeDelta;
+
+use super::{
+    also_failed, checkpoint, flush, park, process, resolve_intents, stage, Buffer, Ctx, Customer, Failure,
+    FlowState, ReadRequest, Record, Scope, Stop, StopResult,
+};
+use crate::connector::Routed;
+use crate::engine::FlowStatus;
+use crate::error::Error;
+use crate::flows::Flow;
 
 pub(super) async fn flow_inner<R: Routed>(
     ctx: &Ctx<'_>,

@@ -1,6 +1,7 @@
 //! Recovery: intents without outcome (a crash, an uncertain write) resolved by lookup.
 
-use super::*;
+use super::{binding_for, record_hash, Ctx, FlowState, JournalOutcome, Sink, Stop, StopResult, WriteOp};
+use crate::connector::Routed;
 
 /// Resolves intents without outcome (a crash, or an uncertain write) by looking the record up.
 pub(super) async fn resolve_intents<T: Routed>(

@@ -1,10 +1,11 @@
 //! The ledger of a read: how far it is done in change-time order, for a safe checkpoint.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Ctx, Staged, StopResult, VecDeque};
+use super::{Ctx, Staged, StopResult};
 
 /// Tracks how far the read is done in change-time order, for a checkpoint when a run stops
 /// in the middle. Only a source that returns records in non-decreasing change time gives a

@@ -19,7 +19,7 @@ use read::flow_inner;
 use recover::resolve_intents;
 use write::{flush, process_batch, Gate};
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -30,14 +30,10 @@ use super::{
     ChangeAction, FaultPoint, Flow, FlowOptions, FlowReport, FlowStatus, Pair, PlannedChange, Progress,
     RunOptions,
 };
-use crate::connector::{
-    Connector, Dependency, Prepared, ReadRequest, Routed, Sink, Verdict, WriteItem, WriteOutcome,
-    CHANGED_AFTER_EXPORT,
-};
-use crate::diff::{record_hash, record_json};
-use crate::error::{Error, Rejection};
-use crate::model::{Customer, Kind, Record};
-use crate::state::{Binding, JournalOutcome, QuarantineEntry, StateStore, WriteOp};
+use crate::connector::{Connector, Prepared, Routed, WriteItem, WriteOutcome};
+use crate::error::Error;
+use crate::model::Kind;
+use crate::state::{Binding, StateStore};
 
 /// Why a flow stopped early.
 pub(crate) enum Stop {

@@ -1,12 +1,14 @@
 //! Preparing: the engine's own checks of a record (validation, comparison, dependencies) before the sink's prepare.
 
 use super::{
-    flush, park, process_batch, record_hash, record_json, Bound, Buffer, Ctx, Customer, Dependency, Failure,
-    FlowState, Gate, ItemOutcome, Record, Rejection, Sink, Staged, Stop, StopResult, Verdict,
+    flush, park, process_batch, Bound, Buffer, Ctx, Failure, FlowState, Gate, ItemOutcome, Staged, Stop,
+    StopResult,
 };
-use crate::connector::{Routed, WriteItem, WriteOutcome};
+use crate::connector::{Dependency, Routed, Sink, Verdict, WriteItem, WriteOutcome};
+use crate::diff::{record_hash, record_json};
 use crate::engine::{ChangeAction, PlannedChange};
-use crate::model::Kind;
+use crate::error::Rejection;
+use crate::model::{Customer, Kind, Record};
 
 /// Validates, compares, resolves dependencies and writes `records` at once (retries of
 /// quarantined records); stops early only when the run is cancelled.

@@ -3,9 +3,11 @@
 use chrono::Utc;
 use serde_json::Value;
 
-use super::{Ctx, QuarantineEntry, Rejection, StopResult, CHANGED_AFTER_EXPORT};
-use crate::error::Error;
+use super::{Ctx, StopResult};
+use crate::connector::CHANGED_AFTER_EXPORT;
+use crate::error::{Error, Rejection};
 use crate::model::Kind;
+use crate::state::QuarantineEntry;
 
 pub(super) struct Failure {
     pub(super) class: String,

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use chrono::TimeDelta;
 
 use super::{
-    also_failed, checkpoint, flush, park, process, resolve_intents, stage, Buffer, Ctx, Customer, Failure,
-    FlowState, ReadRequest, Record, Scope, Stop, StopResult,
+    also_failed, checkpoint, flush, park, process, resolve_intents, stage, Buffer, Ctx, Failure, FlowState,
+    Scope, Stop, StopResult,
 };
-use crate::connector::Routed;
+use crate::connector::{ReadRequest, Routed};
 use crate::engine::FlowStatus;
 use crate::error::Error;
 use crate::flows::Flow;
+use crate::model::{Customer, Record};
 
 pub(super) async fn flow_inner<R: Routed>(
     ctx: &Ctx<'_>,

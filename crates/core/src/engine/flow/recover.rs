@@ -1,7 +1,9 @@
 //! Recovery: intents without outcome (a crash, an uncertain write) resolved by lookup.
 
-use super::{binding_for, record_hash, Ctx, FlowState, JournalOutcome, Sink, Stop, StopResult, WriteOp};
-use crate::connector::Routed;
+use super::{binding_for, Ctx, FlowState, Stop, StopResult};
+use crate::connector::{Routed, Sink};
+use crate::diff::record_hash;
+use crate::state::{JournalOutcome, WriteOp};
 
 /// Resolves intents without outcome (a crash, or an uncertain write) by looking the record up.
 pub(super) async fn resolve_intents<T: Routed>(

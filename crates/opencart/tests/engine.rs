@@ -195,8 +195,8 @@ async fn every_flow_against_opencart() {
     let (created, _, quarantined) = counts(&run, Flow::Products);
     assert_eq!(
         created as usize,
-        articles.len() - before + 3,
-        "the articles not yet in the shop and 3 service articles: {run:?}"
+        articles.len() - before + koppel::sim::SERVICE_ARTICLES.len(),
+        "the articles not yet in the shop and the service articles: {run:?}"
     );
     assert_eq!(quarantined, 0, "{run:?}");
     let held = look.client().products_get("sku", &codes, 100).await.unwrap();

@@ -1,5 +1,5 @@
 //! The bridge's HTTP surface, from crates/opencart/bridge/PROTOCOL.md: `POST
-//! /koppel-bridge.php?op=<operation>`, signed ([`auth`]: HMAC-SHA256, ±300 s, nonces once,
+//! /koppel-bridge.php?op=<operation>`, signed (`auth`: HMAC-SHA256, ±300 s, nonces once,
 //! 401 for all of it), dispatched to one file per area (products, stock, orders and their
 //! history, customers) with per-item errors inside batch answers; the request helpers they
 //! share live here.

@@ -9,7 +9,7 @@ use crate::mapping::{self};
 use crate::models::Artikel;
 
 use super::slices::ARTICLES_SLICED;
-use super::*;
+use super::{read_item, SnelStartAdministration};
 
 impl SnelStartAdministration {
     pub(super) fn remember_article(&self, a: &Artikel) {

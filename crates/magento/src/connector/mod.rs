@@ -35,8 +35,6 @@ const DEFAULT_STOCK_BATCH: usize = 100;
 /// under the 8 KB many web servers accept.
 const MAX_IN_LIST_LEN: usize = 4000;
 
-pub(super) use koppel_core::wire::on_record;
-
 /// One configured Magento shop.
 pub struct MagentoShop {
     cfg: Config,

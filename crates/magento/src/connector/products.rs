@@ -1,15 +1,17 @@
 //! The product flow: `Sink<Product>` (categories, attribute options, create/update).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use koppel_core::http::Safety;
+use koppel_core::wire::on_record;
 use koppel_core::{Error, FieldChange, Prepared, Product, Record, Result, Sink, WriteItem, WriteOutcome};
 use reqwest::Method;
 
-use super::*;
+use super::{MagentoShop, CACHE_TTL, MAX_IN_LIST_LEN};
 use crate::client::{fits_in_list, in_lists, SCOPE_ALL};
 use crate::mapping::{self, DesiredProduct, Resolved};
 use crate::models::{

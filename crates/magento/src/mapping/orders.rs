@@ -6,7 +6,9 @@ use rust_decimal::Decimal;
 
 use crate::models::{WireOrder, WireOrderItem};
 
-use super::*;
+use super::{
+    address_from_wire, parse_time, reconcile, taxed_before_discount, text, Pick, Reading, RowAmounts, Totals,
+};
 
 /// The tax mode order amounts are read in: the shop's catalog price mode.
 pub fn order_tax_mode(prices_include_tax: bool) -> TaxMode {

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use koppel_core::{Customer, Page, ReadRequest, Result, Source};
 
-use super::*;
+use super::MagentoShop;
 use crate::mapping::{self};
 
 pub(super) fn customer_label(v: &serde_json::Value) -> String {

@@ -2,12 +2,13 @@
 
 use async_trait::async_trait;
 use koppel_core::http::Safety;
+use koppel_core::wire::on_record;
 use koppel_core::{
     Error, FieldChange, OpenAmount, PaymentStatus, Prepared, Record, Result, Sink, WriteItem, WriteOutcome,
 };
 use reqwest::Method;
 
-use super::*;
+use super::MagentoShop;
 use crate::client::{Filter, SearchCriteria, SCOPE_ALL};
 use crate::config::OrderNoteConfig;
 use crate::mapping::{self};

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::mapping::{self, ProductRules};
 use crate::models::{SearchResult, StoreConfig};
 use koppel_core::paging::Keyset;
+use koppel_core::wire::TtlCache;
 
 mod customers;
 mod invoices;
@@ -34,14 +35,16 @@ const DEFAULT_STOCK_BATCH: usize = 100;
 /// under the 8 KB many web servers accept.
 const MAX_IN_LIST_LEN: usize = 4000;
 
-pub(super) use koppel_core::wire::on_record;
-
 /// One configured Magento shop.
 pub struct MagentoShop {
     cfg: Config,
     client: MagentoClient,
     rules: ProductRules,
-    categories: tokio::sync::Mutex<Option<CategoryTree>>,
+    /// Category paths under the root -> ids, read once per [`CACHE_TTL`].
+    categories: TtlCache<Arc<CategoryTree>>,
+    /// Held while a missing category is looked for again and created, so two products do not
+    /// both create it.
+    creating_categories: tokio::sync::Mutex<()>,
     options: tokio::sync::Mutex<HashMap<String, OptionList>>,
     msi: tokio::sync::OnceCell<bool>,
     order_ids: Mutex<HashMap<String, u64>>,
@@ -77,7 +80,8 @@ impl MagentoConnector {
                 cfg,
                 client,
                 rules,
-                categories: tokio::sync::Mutex::new(None),
+                categories: TtlCache::new(CACHE_TTL),
+                creating_categories: tokio::sync::Mutex::new(()),
                 options: tokio::sync::Mutex::new(HashMap::new()),
                 msi: tokio::sync::OnceCell::new(),
                 order_ids: Mutex::new(HashMap::new()),

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use koppel_core::{Order, Page, ReadRequest, Result, Source};
 
-use super::*;
+use super::MagentoShop;
 use crate::client::Filter;
 use crate::mapping::{self};
 use crate::models::WireOrder;

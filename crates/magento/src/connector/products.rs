@@ -1,14 +1,16 @@
 //! The product flow: `Sink<Product>` (categories, attribute options, create/update).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use koppel_core::http::Safety;
+use koppel_core::wire::on_record;
 use koppel_core::{Error, FieldChange, Prepared, Product, Record, Result, Sink, WriteItem, WriteOutcome};
 use reqwest::Method;
 
-use super::*;
+use super::{MagentoShop, CACHE_TTL, MAX_IN_LIST_LEN};
 use crate::client::{fits_in_list, in_lists, SCOPE_ALL};
 use crate::mapping::{self, DesiredProduct, Resolved};
 use crate::models::{
@@ -16,10 +18,7 @@ use crate::models::{
 };
 
 /// Category paths (lower-cased names below the root) -> ids.
-pub(super) struct CategoryTree {
-    fetched: Instant,
-    by_path: HashMap<Vec<String>, u64>,
-}
+pub(super) type CategoryTree = HashMap<Vec<String>, u64>;
 
 pub(super) fn path_key(path: &[String]) -> Vec<String> {
     path.iter().map(|p| p.trim().to_lowercase()).collect()
@@ -93,11 +92,14 @@ pub(super) fn product_changes(p: &ProductPayload, cur: &WireProduct) -> Vec<Fiel
 }
 
 impl MagentoShop {
-    pub(super) async fn category_tree(&self, guard: &mut Option<CategoryTree>, refresh: bool) -> Result<()> {
-        let stale = guard.as_ref().is_none_or(|t| t.fetched.elapsed() > CACHE_TTL);
-        if !(stale || refresh) {
-            return Ok(());
-        }
+    /// The category tree, read again when older than `max_age` (at most [`CACHE_TTL`]).
+    pub(super) async fn category_tree(&self, max_age: Duration) -> Result<Arc<CategoryTree>> {
+        self.categories
+            .get_or_load_within(max_age, || self.read_category_tree())
+            .await
+    }
+
+    async fn read_category_tree(&self) -> Result<Arc<CategoryTree>> {
         let root = self.cfg.products.root_category_id;
         let tree: CategoryNode = self
             .client
@@ -127,11 +129,7 @@ impl MagentoShop {
             })?;
             index_tree(node, &mut Vec::new(), &mut by_path);
         }
-        *guard = Some(CategoryTree {
-            fetched: Instant::now(),
-            by_path,
-        });
-        Ok(())
+        Ok(Arc::new(by_path))
     }
 
     /// The id of a category path under the root; creates missing categories when configured.
@@ -141,23 +139,18 @@ impl MagentoShop {
             return Ok(None);
         }
         let key = path_key(path);
-        let mut guard = self.categories.lock().await;
-        self.category_tree(&mut guard, false).await?;
-        if let Some(id) = guard.as_ref().and_then(|t| t.by_path.get(&key)) {
+        let tree = self.category_tree(CACHE_TTL).await?;
+        if let Some(id) = tree.get(&key) {
             return Ok(Some(*id));
         }
         if !create {
             return Ok(None);
         }
-        // someone may have added it since the tree was read
-        let fresh = guard
-            .as_ref()
-            .is_some_and(|t| t.fetched.elapsed() < Duration::from_secs(1));
-        if !fresh {
-            self.category_tree(&mut guard, true).await?;
-            if let Some(id) = guard.as_ref().and_then(|t| t.by_path.get(&key)) {
-                return Ok(Some(*id));
-            }
+        let _creating = self.creating_categories.lock().await;
+        // someone may have added it since the tree was read (unless it was read just now)
+        let tree = self.category_tree(Duration::from_secs(1)).await?;
+        if let Some(id) = tree.get(&key) {
+            return Ok(Some(*id));
         }
         if !self.cfg.products.create_categories {
             return Err(Error::rejected(
@@ -173,7 +166,7 @@ impl MagentoShop {
         let mut parent = self.cfg.products.root_category_id;
         for depth in 1..=path.len() {
             let prefix = &key[..depth];
-            let existing = guard.as_ref().and_then(|t| t.by_path.get(prefix)).copied();
+            let existing = tree.get(prefix).copied();
             parent = match existing {
                 Some(id) => id,
                 None => {
@@ -195,9 +188,11 @@ impl MagentoShop {
                         )
                         .await?;
                     tracing::info!(category = %path[..depth].join(" / "), id = created.id, "created category");
-                    if let Some(t) = guard.as_mut() {
-                        t.by_path.insert(prefix.to_vec(), created.id);
-                    }
+                    self.categories
+                        .update(|t| {
+                            Arc::make_mut(t).insert(prefix.to_vec(), created.id);
+                        })
+                        .await;
                     created.id
                 }
             };

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use koppel_core::http::Safety;
+use koppel_core::wire::on_record;
 use koppel_core::{
     Dependency, Error, FieldChange, Prepared, Record, Rejection, Result, Sink, StockLevel, WriteItem,
     WriteOutcome,
@@ -12,7 +13,7 @@ use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 
-use super::*;
+use super::{MagentoShop, DEFAULT_STOCK_BATCH, MAX_IN_LIST_LEN};
 use crate::client::{fits_in_list, in_lists, Filter, SearchCriteria, SCOPE_ALL};
 use crate::config::MsiMode;
 use crate::mapping::{self};

@@ -4,7 +4,7 @@ use koppel_core::{Customer, Rejection};
 
 use crate::models::{WireAddress, WireCustomer};
 
-use super::*;
+use super::{address_from_wire, parse_time, text};
 
 /// Maps a registered customer; the default billing and shipping addresses come along.
 pub fn customer_from_wire(c: &WireCustomer) -> Result<Customer, Rejection> {

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 
 use crate::models::{CategoryLink, CustomAttribute, PayloadExtension, ProductPayload, WireProduct};
 
-use super::*;
+use super::order_tax_mode;
 
 /// The shop-side rules a product is mapped with.
 #[derive(Debug, Clone, Default)]

@@ -1,6 +1,14 @@
 //! Source<Customer>: customers by `date_upd` with their addresses, keyset-paged by id.
 
-use super::*;
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use koppel_core::{Customer, Page, ReadRequest, Rejection, Result, Source};
+
+use crate::mapping;
+use crate::models::Obj;
+
+use super::{q, PrestaShopShop};
 
 impl PrestaShopShop {
     async fn read_customers(&self, req: &ReadRequest) -> Result<Page<Customer>> {

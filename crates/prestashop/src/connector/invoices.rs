@@ -1,7 +1,22 @@
 //! Sink<PaymentStatus> and Sink<OpenAmount>: a new `order_histories` entry with the
 //! configured state, and a private order message for open amounts.
 
-use super::*;
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use koppel_core::http::Safety;
+use koppel_core::wire::on_record;
+use koppel_core::{
+    Error, FieldChange, OpenAmount, PaymentStatus, Prepared, Record, Result, Sink, Verdict, WriteItem,
+    WriteOutcome,
+};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::mapping;
+use crate::models::{Obj, XmlEntity};
+
+use super::{q, validation, PrestaShopShop};
 
 /// What `prepare` carries to `apply` for an order state or message.
 struct NotePlan {

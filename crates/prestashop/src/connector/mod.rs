@@ -6,27 +6,22 @@
 //! update (field changes target-now -> new) / unchanged / reject; `apply` writes what prepare
 //! decided, reusing the record it read.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use koppel_core::http::{Safety, StatsSnapshot};
+use koppel_core::http::StatsSnapshot;
 use koppel_core::paging::Keyset;
-use koppel_core::{
-    CheckReport, Connector, Customer, Dependency, Endpoints, Error, FieldChange, OpenAmount, Order, Page,
-    PaymentStatus, Prepared, Product, ReadRequest, Record, Rejection, Result, Sink, Source, StockLevel,
-    Verdict, WriteItem, WriteOutcome,
-};
-use reqwest::Method;
-use serde_json::{json, Value};
+use koppel_core::{CheckReport, Connector, Endpoints, Error, ReadRequest, Rejection, Result};
+use serde_json::Value;
 
-use koppel_core::wire::{on_record, TtlCache};
+use koppel_core::wire::TtlCache;
 
-use crate::client::{fits_filter, or_list, ApiInfo, PrestaClient};
+use crate::client::{ApiInfo, PrestaClient};
 use crate::config::Config;
-use crate::mapping::{self, DesiredProduct, Lookups, ProductRules};
-use crate::models::{Obj, XmlAssoc, XmlEntity, XmlVal};
+use crate::mapping::{self, ProductRules};
+use crate::models::{Obj, XmlEntity, XmlVal};
 
 mod customers;
 mod invoices;

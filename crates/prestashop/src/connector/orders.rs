@@ -1,6 +1,13 @@
 //! Source<Order>: orders by `date_upd` in the configured states, keyset-paged by id.
 
-use super::*;
+use async_trait::async_trait;
+use koppel_core::{Order, Page, ReadRequest, Rejection, Result, Source};
+
+use crate::client::or_list;
+use crate::mapping::{self, Lookups};
+use crate::models::Obj;
+
+use super::{q, PrestaShopShop};
 
 impl PrestaShopShop {
     async fn read_orders(&self, req: &ReadRequest) -> Result<Page<Order>> {

@@ -1,7 +1,24 @@
 //! Sink<Product> by `reference`: categories by name path, create from `schema=blank`,
 //! full-record PUT (or PATCH on 8.x).
 
-use super::*;
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use koppel_core::http::Safety;
+use koppel_core::wire::on_record;
+use koppel_core::{
+    Error, FieldChange, Prepared, Product, Record, Result, Sink, Verdict, WriteItem, WriteOutcome,
+};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::client::fits_filter;
+use crate::mapping::{self, DesiredProduct};
+use crate::models::{Obj, XmlAssoc, XmlEntity, XmlVal};
+
+use super::{
+    entity_from_current, q, validation, CategoryIndex, PrestaShopShop, PRODUCT_LANG, PRODUCT_READ_ONLY,
+};
 
 impl PrestaShopShop {
     async fn category_index(&self, refresh: bool) -> Result<CategoryIndex> {

@@ -1,7 +1,23 @@
 //! Sink<StockLevel>: `stock_availables` by product, combination and shop; PUT (PATCH on
 //! 8.x) of changed quantities only.
 
-use super::*;
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use koppel_core::http::Safety;
+use koppel_core::wire::on_record;
+use koppel_core::{
+    Dependency, Error, FieldChange, Prepared, Record, Result, Sink, StockLevel, Verdict, WriteItem,
+    WriteOutcome,
+};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::client::fits_filter;
+use crate::mapping;
+use crate::models::{Obj, XmlEntity};
+
+use super::{entity_from_current, q, PrestaShopShop};
 
 /// What `prepare` carries to `apply` for a stock level.
 struct StockPlan {

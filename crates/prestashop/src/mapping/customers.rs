@@ -1,6 +1,13 @@
 //! Customers in: a registered customer with their addresses.
 
-use super::*;
+use std::collections::HashMap;
+
+use chrono_tz::Tz;
+use koppel_core::{Customer, Rejection};
+
+use crate::models::Obj;
+
+use super::{address_from_wire, parse_shop_time, text};
 
 /// Maps a registered customer with their addresses (company and VAT number live on the
 /// address; the first address not deleted is the billing address).

@@ -1,16 +1,12 @@
 //! Mapping between PrestaShop records and koppel's model: orders and customers in, products
 //! out. Every amount is the shop's own; nothing is recomputed from rounded values.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
-use koppel_core::{
-    Address, Charge, CountryCode, Currency, Customer, FieldChange, Order, OrderLine, Product, Rejection, Sku,
-    TaxMode, VatRounding,
-};
+use koppel_core::{Address, CountryCode, Rejection};
 use rust_decimal::Decimal;
-use serde_json::json;
 
 use crate::models::Obj;
 
@@ -124,6 +120,7 @@ pub fn fill_template(template: &str, vars: &[(&str, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use koppel_core::VatRounding;
     use rust_decimal_macros::dec;
 
     #[test]
@@ -161,6 +158,7 @@ mod tests {
 #[cfg(test)]
 mod order_tests {
     use super::*;
+    use koppel_core::{TaxMode, VatRounding};
     use rust_decimal_macros::dec;
     use serde_json::json;
 

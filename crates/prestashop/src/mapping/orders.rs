@@ -1,7 +1,17 @@
 //! Orders in: an order with its details, addresses, customer, country and currency, and the
 //! shop's rounding type.
 
-use super::*;
+use std::collections::HashMap;
+
+use chrono_tz::Tz;
+use koppel_core::{
+    Address, Charge, Currency, Customer, Order, OrderLine, Rejection, Sku, TaxMode, VatRounding,
+};
+use rust_decimal::Decimal;
+
+use crate::models::Obj;
+
+use super::{address_from_wire, money, parse_shop_time, text};
 
 /// What the order mapping looks up: the order's details, addresses, customers, countries and
 /// currencies, read per page.

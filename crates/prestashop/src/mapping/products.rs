@@ -1,6 +1,12 @@
 //! Products out: what koppel wants a product to hold, and how it differs from the shop's.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use koppel_core::{FieldChange, Product, Rejection, TaxMode};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::models::Obj;
 
 /// `Tools::str2url`-like slug: lower case, accents folded, every run of other characters one
 /// `-`.

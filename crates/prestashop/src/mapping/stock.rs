@@ -1,6 +1,6 @@
 //! Stock out: SnelStart quantities as the shop's.
 
-use super::*;
+use rust_decimal::Decimal;
 
 /// The shop's quantity for a SnelStart stock level: whole units, negative stock as 0 (the
 /// shop's backorder setting decides whether it still sells).

@@ -11,7 +11,7 @@ use crate::config::{GuestPolicy, MatchKey};
 use crate::mapping::{self};
 use crate::models::Relatie;
 
-use super::*;
+use super::SnelStartAdministration;
 
 impl SnelStartAdministration {
     pub(super) async fn relatie_json(&self, id: &str) -> Result<Option<Value>> {

@@ -7,7 +7,7 @@ use crate::mapping::{self};
 use crate::models::{Verkoopfactuur, Verkooporder};
 
 use super::slices::INVOICES_SLICED;
-use super::*;
+use super::{item_label, lock, read_item, SnelStartAdministration};
 
 impl SnelStartAdministration {
     /// The orderreferentie of a verkooporder (GET, cached).

@@ -11,10 +11,11 @@ mod stock;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU8;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use koppel_core::http::StatsSnapshot;
+use koppel_core::wire::{TtlCache, TtlMap};
 use koppel_core::{CheckReport, Connector, Endpoints, Error, Result};
 use serde_json::Value;
 
@@ -29,12 +30,6 @@ const MAX_LOOKUP_PAGES: usize = 200;
 const FILTER_UNKNOWN: u8 = 0;
 const FILTER_WORKS: u8 = 1;
 const FILTER_REFUSED: u8 = 2;
-
-/// A value cached until a deadline.
-struct Timed<T> {
-    at: Instant,
-    value: T,
-}
 
 /// One SnelStart administration. Cheap to clone.
 #[derive(Clone)]
@@ -52,12 +47,11 @@ impl std::fmt::Debug for SnelStartConnector {
 pub struct SnelStartAdministration {
     config: Config,
     client: SnelStartClient,
-    ttl: Duration,
-    refdata: koppel_core::wire::TtlCache<Arc<RefData>>,
+    refdata: TtlCache<Arc<RefData>>,
     /// artikelcode -> article
-    articles_by_code: Mutex<HashMap<String, Timed<Artikel>>>,
+    articles_by_code: TtlMap<String, Artikel>,
     /// article GUID (lower case) -> article
-    articles_by_id: Mutex<HashMap<String, Timed<Artikel>>>,
+    articles_by_id: TtlMap<String, Artikel>,
     /// verkooporder GUID (lower case) -> its orderreferentie
     order_refs: Mutex<HashMap<String, Option<String>>>,
     /// GUID of the verzameldebiteur
@@ -74,12 +68,11 @@ impl SnelStartConnector {
         let ttl = Duration::from_secs(config.reference_ttl_secs);
         Ok(SnelStartConnector {
             inner: Arc::new(SnelStartAdministration {
-                ttl,
                 config,
                 client,
-                refdata: koppel_core::wire::TtlCache::new(ttl),
-                articles_by_code: Mutex::default(),
-                articles_by_id: Mutex::default(),
+                refdata: TtlCache::new(ttl),
+                articles_by_code: TtlMap::new(ttl),
+                articles_by_id: TtlMap::new(ttl),
                 order_refs: Mutex::default(),
                 collective: tokio::sync::Mutex::new(None),
                 orderref_filter: AtomicU8::new(FILTER_UNKNOWN),
@@ -111,10 +104,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl SnelStartAdministration {
-    fn fresh(&self, at: Instant) -> bool {
-        at.elapsed() < self.ttl
-    }
-
     /// Reference data, read once per TTL.
     pub async fn refdata(&self) -> Result<Arc<RefData>> {
         self.refdata

@@ -13,7 +13,7 @@ use crate::config::ChangedAfterExport;
 use crate::mapping::{self, LineArticle, OrderInputs, RefData};
 use crate::models::Verkooporder;
 
-use super::*;
+use super::{lock, SnelStartAdministration, FILTER_REFUSED, FILTER_UNKNOWN, FILTER_WORKS, MAX_LOOKUP_PAGES};
 
 impl SnelStartAdministration {
     /// Finds a verkooporder by `orderreferentie`: with `$filter`, or, when SnelStart refuses

@@ -1,7 +1,5 @@
 //! Articles as products (`Source<Product>`), and the article lookups orders use.
 
-use std::time::Instant;
-
 use async_trait::async_trait;
 use koppel_core::{Error, Page, Product, ReadRequest, Result, Source};
 use serde_json::Value;
@@ -11,37 +9,22 @@ use crate::mapping::{self};
 use crate::models::Artikel;
 
 use super::slices::ARTICLES_SLICED;
-use super::*;
+use super::{read_item, SnelStartAdministration};
 
 impl SnelStartAdministration {
     pub(super) fn remember_article(&self, a: &Artikel) {
-        let now = Instant::now();
         if let Some(code) = &a.artikelcode {
-            lock(&self.articles_by_code).insert(
-                code.clone(),
-                Timed {
-                    at: now,
-                    value: a.clone(),
-                },
-            );
+            self.articles_by_code.insert(code.clone(), a.clone());
         }
         if let Some(id) = &a.id {
-            lock(&self.articles_by_id).insert(
-                id.to_ascii_lowercase(),
-                Timed {
-                    at: now,
-                    value: a.clone(),
-                },
-            );
+            self.articles_by_id.insert(id.to_ascii_lowercase(), a.clone());
         }
     }
 
     /// An article by its code (`$filter=Artikelcode eq '…'`), cached; `None` when unknown.
     pub async fn article_by_code(&self, code: &str) -> Result<Option<Artikel>> {
-        if let Some(t) = lock(&self.articles_by_code).get(code) {
-            if self.fresh(t.at) {
-                return Ok(Some(t.value.clone()));
-            }
+        if let Some(a) = self.articles_by_code.get(code) {
+            return Ok(Some(a));
         }
         let q = Query {
             filter: Some(format!("Artikelcode eq {}", mapping::odata_string(code))),
@@ -62,10 +45,8 @@ impl SnelStartAdministration {
 
     /// An article by GUID, cached; `None` when SnelStart does not know it.
     pub async fn article_by_id(&self, id: &str) -> Result<Option<Artikel>> {
-        if let Some(t) = lock(&self.articles_by_id).get(&id.to_ascii_lowercase()) {
-            if self.fresh(t.at) {
-                return Ok(Some(t.value.clone()));
-            }
+        if let Some(a) = self.articles_by_id.get(&id.to_ascii_lowercase()) {
+            return Ok(Some(a));
         }
         match self
             .client

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::client::Query;
 use crate::mapping::{self};
 
-use super::*;
+use super::SnelStartAdministration;
 
 /// Paging that stays correct while records change (issue 9: `$skip` inside a moving window
 /// lost records).

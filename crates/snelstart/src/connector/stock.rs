@@ -7,7 +7,7 @@ use crate::config::StockKind;
 use crate::mapping::{self};
 use crate::models::Artikel;
 
-use super::*;
+use super::{read_item, SnelStartAdministration};
 
 #[async_trait]
 impl Source<StockLevel> for SnelStartAdministration {

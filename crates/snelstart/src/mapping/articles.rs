@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use crate::config::{CategorySource, ProductsConfig, StockKind, WeightSource, WeightUnit};
 use crate::models::Artikel;
 
-use super::*;
+use super::{parse_decimal_nl, parse_timestamp, RefData};
 
 pub(super) fn article_label(a: &Artikel) -> String {
     match (&a.artikelcode, &a.id) {

@@ -4,7 +4,7 @@ use koppel_core::{Money, OpenAmount, PaymentStatus, Rejection};
 
 use crate::models::Verkoopfactuur;
 
-use super::*;
+use super::{modified_of, non_empty, parse_date};
 
 pub(super) fn invoice_label(f: &Verkoopfactuur) -> String {
     match (&f.factuurnummer, &f.id) {

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use crate::config::OrdersConfig;
 use crate::models::{Adres, IdRef, VerkooporderRegel, VerkooporderWrite};
 
-use super::*;
+use super::{address_to_adres, fit, format_send_time, limits, non_empty, utc_to_local, RefData};
 
 /// An article resolved for an order line: its GUID and SnelStart's VAT rate on the order date.
 #[derive(Debug, Clone, PartialEq, Eq)]

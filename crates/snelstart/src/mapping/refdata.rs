@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 
 use crate::models::{Artikel, BtwTarief, CompanyInfo, Land, Omzetgroep};
 
-use super::*;
+use super::{parse_timestamp, utc_to_local};
 
 /// Reference data read once per run: article groups, VAT rates, countries, company settings.
 #[derive(Debug, Clone, Default)]

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::models::{Adres, IdRef, RelatieWrite};
 
-use super::*;
+use super::RefData;
 
 /// SnelStart's field limits (characters).
 pub mod limits {

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::magento::wire::{check_fields, string_of, MageError};
 
-use super::*;
+use super::{Params, Res, St, RES_ATTRIBUTES};
 
 pub(super) fn attribute_not_found(code: &str) -> MageError {
     MageError::with_params(

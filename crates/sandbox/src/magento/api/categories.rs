@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::magento::data::{slug, Category, Shop};
 use crate::magento::wire::{bool_of, check_fields, now, string_of, ts, MageError};
 
-use super::*;
+use super::{id_param, int_field, no_such_entity, url_key_exists, Params, Res, St, RES_CATEGORIES};
 
 pub(super) fn category_tree(shop: &Shop, c: &Category, depth: Option<i64>) -> Value {
     let mut kids: Vec<&Category> = shop.categories.values().filter(|k| k.parent_id == c.id).collect();

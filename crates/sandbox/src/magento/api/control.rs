@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::*;
+use super::{App, St};
 
 /// What `POST /_sandbox/magento/edit-during-read` armed.
 #[derive(Debug, Clone, serde::Deserialize)]

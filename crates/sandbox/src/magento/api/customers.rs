@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::magento::search::{self, TopLevel};
 
-use super::*;
+use super::{criteria, id_param, no_such_entity, union_keys, Params, Res, St, RES_CUSTOMERS};
 
 pub(super) async fn customers_search(State(app): St, Path(p): Params, req: Request) -> Res {
     let cx = app.ctx(p, req, RES_CUSTOMERS).await?;

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::magento::search::{self, TopLevel};
 use crate::magento::wire::{bool_of, check_fields, now, string_of, ts, MageError};
 
-use super::*;
+use super::{criteria, entity_not_found, id_param, Params, Res, St, RES_COMMENT, RES_ORDERS};
 
 pub(super) const ORDER_OPTIONAL: &[&str] = &[
     "customer_id",

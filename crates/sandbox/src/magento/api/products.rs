@@ -11,7 +11,7 @@ use crate::magento::data::{slug, Product, Shop, StockItem, PRODUCT_TAX_CLASSES};
 use crate::magento::search::{self, Fields};
 use crate::magento::wire::{bool_of, check_fields, decimal_of, int_of, money, now, string_of, ts, MageError};
 
-use super::*;
+use super::{criteria, empty_attribute, product_not_found, url_key_exists, Params, Res, St, RES_PRODUCTS};
 
 pub(super) fn stock_json(s: &StockItem) -> Value {
     json!({

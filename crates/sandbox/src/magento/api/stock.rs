@@ -9,7 +9,10 @@ use crate::magento::data::Shop;
 use crate::magento::search::{self, TopLevel};
 use crate::magento::wire::{check_fields, decimal_of, int_of, money, string_of, MageError};
 
-use super::*;
+use super::{
+    apply_stock, criteria, product_not_found, stock_json, Params, Res, St, RES_SOURCE, RES_SOURCE_ITEM,
+    RES_STOCK, STOCK_KEYS,
+};
 
 pub(super) async fn stock_get(State(app): St, Path(p): Params, req: Request) -> Res {
     let cx = app.ctx(p, req, RES_STOCK).await?;

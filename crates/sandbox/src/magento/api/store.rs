@@ -7,7 +7,7 @@ use crate::magento::data::{tax_rate, CUSTOMER_TAX_CLASS, PRODUCT_TAX_CLASSES};
 use crate::magento::search::{self, TopLevel};
 use crate::magento::wire::money;
 
-use super::*;
+use super::{criteria, union_keys, App, Ctx, Params, Res, St, RES_STORE, RES_TAX};
 
 pub(super) async fn search_static(app: &App, cx: &Ctx, records: Vec<Value>, id: &str) -> Res {
     let sc = criteria(cx, true)?;

@@ -11,7 +11,12 @@ use serde_json::{json, Map, Value};
 use crate::magento::wire::{money, round2, ts};
 use crate::seed::{self, SeedConfig};
 
-use super::*;
+use calc::TaxSetting;
+
+use super::{
+    amounts, at, calc, item_json, order_address, person, row_of, shop_price, tax_rate, Amounts, Bundle,
+    ItemRow, LineSpec, OrderCtx, Shop,
+};
 
 impl Shop {
     pub(super) fn seed_orders(&mut self, cfg: &SeedConfig) {

@@ -11,7 +11,7 @@ use crate::magento::wire::{round2, ts};
 use crate::magento::{TAX_CLASS_HIGH, TAX_CLASS_LOW};
 use crate::seed::{self, SeedConfig, SeedVat};
 
-use super::*;
+use super::{slug, Attribute, Category, Product, Shop, Source, StockItem, PRODUCT_TAX_CLASSES};
 
 pub(super) fn at(y: i32, m: u32, d: u32, h: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(y, m, d)

@@ -3,7 +3,6 @@
 //! `checkHTTPMethod` 23/25/101), filters/sort/limit/display (`manageFilters`, codes 28-39),
 //! and writes (`saveEntityFromXml`: 41, 84, 85, 86, 90-93, 127).
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -14,13 +13,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use base64::Engine;
-use chrono::Utc;
-use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use super::data::{local_time, AssocItem, Rec, Shop, Val, SHOP_ID};
-use super::schema::{resource, ResourceDef, RESOURCES};
-use super::wire::{self, parse_xml, Element, Render};
+use super::data::Shop;
+use super::schema::{resource, RESOURCES};
+use super::wire::{self, Render};
 use super::{PrestaOptions, PrestaVersion, WS_KEY};
 use crate::control::{self, Control};
 

@@ -1,7 +1,18 @@
 //! Reads: the associations computed on output, `filter[...]`/`sort`/`limit`/`display`
 //! (`manageFilters`, codes 28-39), the list and the single record.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+use crate::prestashop::data::{AssocItem, Rec, Shop, Val, SHOP_ID};
+use crate::prestashop::schema::ResourceDef;
+use crate::prestashop::{wire, PrestaVersion};
+
+use super::{fail, App, Fail, Req};
 
 /// A record with the associations PrestaShop computes on output: a product's combinations and
 /// stock rows (and its `quantity`, read from its stock row), an order's rows (its details).

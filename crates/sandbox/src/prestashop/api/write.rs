@@ -1,7 +1,19 @@
 //! Writes (`saveEntityFromXml`: codes 41, 84, 85, 86, 90-93, 127): full-record PUT, PATCH on
 //! 8.x, POST from XML.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use crate::prestashop::data::{local_time, AssocItem, Shop, Val, SHOP_ID};
+use crate::prestashop::schema::ResourceDef;
+use crate::prestashop::wire::{self, parse_xml, Element};
+
+use super::{computed, fail, App, Fail, Req};
 
 /// Webservice fields without an object property (`getter`/`setter` in the webservice
 /// parameters): saveEntityFromXml only nulls omitted fields the object has (`property_exists`).

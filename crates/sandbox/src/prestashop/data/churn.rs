@@ -1,6 +1,8 @@
 //! Changes between two page reads, for the conformance kit's paging-under-change check.
 
-use super::*;
+use chrono::Utc;
+
+use super::{local_time, Rec, Shop};
 
 impl Shop {
     /// Changes records between two page reads (the conformance kit's paging-under-change

@@ -5,13 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use rand::Rng;
-use rust_decimal::Decimal;
 
 use super::schema::{resource, ResourceDef};
-use crate::seed::{SeedConfig, SeedVat};
 
 mod churn;
 mod seeding;

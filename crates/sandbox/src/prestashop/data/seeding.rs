@@ -1,7 +1,20 @@
 //! The seed: countries, currencies, order states, categories, part of the catalogue with
 //! stock, customers with addresses, and orders (broken ones included).
 
-use super::*;
+use std::collections::BTreeMap;
+
+use chrono::{TimeDelta, Utc};
+use chrono_tz::Tz;
+use rand::Rng;
+use rust_decimal::Decimal;
+
+use crate::prestashop::schema::resource;
+use crate::seed::{SeedConfig, SeedVat};
+
+use super::{
+    local_time, AssocItem, Shop, COUNTRY_NL, SHOP_ID, STATE_AWAITING_BANKWIRE, STATE_CANCELED,
+    STATE_PAYMENT_ACCEPTED, STATE_PROCESSING, STATE_SHIPPED, TAX_RULES_HIGH, TAX_RULES_LOW,
+};
 use crate::seed;
 
 fn slug(s: &str) -> String {

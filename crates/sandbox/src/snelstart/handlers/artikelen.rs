@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::snelstart::store::{fmt_dt, id_of, now_local, Db};
 use crate::snelstart::{error_item, Sim};
 
-use super::*;
+use super::{body_id_rules, not_found, parse_path_id, resolve_ref, text, Errors};
 
 // ---------------------------------------------------------------------------------------
 // Artikelen

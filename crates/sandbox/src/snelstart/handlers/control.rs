@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::snelstart::store::{dec, fmt_dt, id_of, new_id, now_local, num, reference, Db};
 use crate::snelstart::{message, Sim};
 
-use super::*;
+use super::{bump, created, not_found};
 
 /// What `POST /_sandbox/snelstart/edit-during-read` armed: after `after_pages` more full
 /// pages of `resource` were served, change the first `count` records of it (creation order).

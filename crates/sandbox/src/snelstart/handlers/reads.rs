@@ -14,7 +14,7 @@ use crate::snelstart::spec::{self};
 use crate::snelstart::store::{id_of, Collection, Db};
 use crate::snelstart::{bad_request, error_item, message, OpRef, Sim};
 
-use super::*;
+use super::edit_during_read;
 
 // ---------------------------------------------------------------------------------------
 // Reads

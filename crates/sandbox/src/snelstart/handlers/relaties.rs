@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::snelstart::error_item;
 use crate::snelstart::store::{fmt_dt, id_of, now_local, Db};
 
-use super::*;
+use super::{address, body_id_rules, resolve_ref, text, too_long, AddressCodes, Errors};
 
 // ---------------------------------------------------------------------------------------
 // Relaties

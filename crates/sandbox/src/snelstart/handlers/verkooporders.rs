@@ -15,7 +15,7 @@ use crate::snelstart::spec::parse_datetime;
 use crate::snelstart::store::{dec, fmt_dt, id_of, now_local, num, reference, round, Db};
 use crate::snelstart::{bad_request, error_item, Sim};
 
-use super::*;
+use super::{address, body_id_rules, not_found, parse_path_id, text, too_long, AddressCodes, Errors};
 
 // ---------------------------------------------------------------------------------------
 // Verkooporders

@@ -14,7 +14,9 @@ use crate::snelstart::spec::{self};
 use crate::snelstart::store::{id_of, new_id, reference, Collection, Db};
 use crate::snelstart::{bad_request, error_item, message, violations_to_items, JsonBody, OpRef, Sim};
 
-use super::*;
+use super::{
+    artikel_from_body, bump, collection, not_found, order_from_body, relatie_from_body, reserve, Errors,
+};
 
 // ---------------------------------------------------------------------------------------
 // Shared write helpers

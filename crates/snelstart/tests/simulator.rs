@@ -316,6 +316,46 @@ async fn orders_are_created_exactly_once() {
     no_429(&sim);
 }
 
+/// An order read again from the shop after SnelStart invoiced it (the shop touched the order,
+/// e.g. koppel wrote a payment note): SnelStart moved it on to `Factuur` and keeps its line
+/// totals to the cent, yet nothing of the shop's order changed, so it is unchanged, not
+/// "changed after export". With an exact four-decimal unit price (OpenCart's precision).
+#[tokio::test]
+async fn an_invoiced_order_read_again_is_unchanged() {
+    let sim = sim(SnelStartOptions::default()).await;
+    let c = connector(&sim, json!({ "orders": { "shipping_article": "VERZEND" } }));
+    let setup = order_setup(&sim, &c).await;
+    let sink = c.endpoints().order_sink.unwrap();
+    let api = SimApi::new(&sim).await;
+    let mut order = shop_order("WEB-2001", &setup, &[("KP-0001", 3)]);
+    // 3 x 8.2645 = 24.7935: SnelStart keeps 24.79
+    let l = &mut order.lines[0];
+    let before = l.row_total;
+    l.unit_price = dec!(8.2645);
+    l.row_total = dec!(24.7935);
+    order.grand_total = order.grand_total - before + dec!(24.79);
+    let created = sink.write(&item(order.clone(), &setup)).await.unwrap();
+    let WriteOutcome::Created { target_id } = &created else {
+        panic!("{created:?}")
+    };
+    api.control("invoice", json!({ "verkooporderId": target_id }))
+        .await;
+    let stored = api.get(&format!("/verkooporders/{target_id}")).await;
+    assert_eq!(stored["procesStatus"], "Factuur", "{stored}");
+    let mut again = item(order.clone(), &setup);
+    again.target_id = Some(target_id.clone());
+    again.previous = Some(order.clone());
+    let prepared = sink.prepare(std::slice::from_ref(&again)).await.pop().unwrap();
+    let p = prepared.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.verdict, koppel_core::Verdict::Unchanged, "{p:?}");
+    assert_eq!(
+        sim.control
+            .stats()
+            .count("PUT", &format!("/v2/verkooporders/{target_id}")),
+        0
+    );
+}
+
 #[tokio::test]
 async fn open_amounts_and_payments_are_read_back() {
     let sim = sim(SnelStartOptions::default()).await;

@@ -130,6 +130,25 @@ pub(super) fn project(current: &Value, shape: &Value) -> Value {
     }
 }
 
+/// A verkooporder body as SnelStart stores it, for comparing with what it holds: a line's
+/// `totaal` kept to the cent (koppel sends the shop's exact amounts, e.g. OpenCart's four
+/// decimals; SnelStart keeps money to two), rounded half away from zero.
+pub(super) fn as_stored(body: &Value) -> Value {
+    let mut out = body.clone();
+    if let Some(regels) = out.get_mut("regels").and_then(Value::as_array_mut) {
+        for r in regels {
+            let cents = r
+                .get("totaal")
+                .and_then(|t| t.to_string().parse::<rust_decimal::Decimal>().ok())
+                .map(|d| koppel_core::model::round_money(d, 2));
+            if let (Some(c), Some(obj)) = (cents, r.as_object_mut()) {
+                obj.insert("totaal".into(), Value::String(c.normalize().to_string()));
+            }
+        }
+    }
+    out
+}
+
 pub(super) fn normalise(v: &Value) -> Value {
     match v {
         Value::Number(n) => match n.to_string().parse::<rust_decimal::Decimal>() {
@@ -334,9 +353,17 @@ impl SnelStartAdministration {
             }
             Err(e) => return Err(e),
         };
-        let body = serde_json::to_value(&plan.body)
+        let mut body = serde_json::to_value(&plan.body)
             .map_err(|e| Error::internal(format!("cannot encode the verkooporder: {e}")))?;
-        let changes = koppel_core::engine::diff_json(&project(&current, &body), &normalise(&body));
+        // the owner moves the order on in SnelStart (Order -> Pakbon -> Factuur): an update keeps
+        // SnelStart's procesStatus, and it is never a change of the shop's order
+        if let (Some(b), Some(status)) = (body.as_object_mut(), current.get("procesStatus")) {
+            if !status.is_null() {
+                b.insert("procesStatus".into(), status.clone());
+            }
+        }
+        let wanted = as_stored(&body);
+        let changes = koppel_core::engine::diff_json(&project(&current, &wanted), &normalise(&wanted));
         if changes.is_empty() {
             // a cancellation or refund leaves the verkooporder's fields as they were, but
             // SnelStart still books an order the shop no longer has: the owner must know

@@ -132,6 +132,15 @@ async fn main() {
     let sims = sim::start(any, "magento", any, setup)
         .await
         .expect("simulators start");
+    // The set-up's own calls (service articles created in SnelStart) count in the simulated
+    // administration's minute window but not in koppel's limiter: with the test key's 100
+    // calls a minute they would push koppel's first minute over the limit. Start koppel with
+    // the window empty, as a scheduled run would find it.
+    let setup_calls = sims.snelstart.control.stats().total();
+    if test_key && setup_calls > 0 {
+        println!("(waiting 61 s for the {setup_calls} set-up calls to leave SnelStart's minute window)\n");
+        tokio::time::sleep(Duration::from_secs(61)).await;
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("koppel.toml");
     let text = sim::config_toml(&sims, "koppel.db");

@@ -8,8 +8,9 @@
 //! - `GET /api/v1/shop` -> `{"name": "Tinyshop simulator"}`;
 //! - `PUT /api/v1/products/{sku}` `{"name", "price_excl", "vat", "active"}` -> 200
 //!   `{"id", "created"}`; 422 when `name` is empty or `price_excl` is not a decimal;
-//! - `PUT /api/v1/stock/{sku}` `{"quantity"}` -> 200 `{"id", "created": false}`; 404 when the
-//!   product does not exist (stock only for known products).
+//! - `PUT /api/v1/stock/{sku}` `{"quantity"}` -> 200 `{"id", "created"}` (`created`: the
+//!   product had no stock level yet); 404 when the product does not exist (stock only for
+//!   known products).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -104,8 +105,8 @@ async fn put_stock(
     let Some(id) = shop.products.get(&sku).map(|p| p.0.clone()) else {
         return error(StatusCode::NOT_FOUND, "no such product");
     };
-    shop.stock.insert(sku, q);
-    Json(json!({"id": id, "created": false})).into_response()
+    let created = shop.stock.insert(sku, q).is_none();
+    Json(json!({"id": id, "created": created})).into_response()
 }
 
 /// Starts the simulator on `addr` (port 0: a free port). It starts with no products: the

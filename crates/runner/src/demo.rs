@@ -85,8 +85,9 @@ async fn demo_one(args: &DemoArgs, shop: &'static str) -> CmdResult {
     };
     let any = "127.0.0.1:0".parse().map_err(other)?;
     let sims = sim::start(any, shop, any, setup).await.map_err(Failure::Other)?;
+    let about = koppel_sandbox::registry::find_shop(shop).map_or("", |s| s.description);
     println!(
-        "SnelStart simulator {} ({} articles, plus service articles {}), {shop} simulator {} ({} orders incl. guests, discounts, 21 % and 9 % VAT).",
+        "SnelStart simulator {} ({} articles, plus service articles {}), {shop} simulator {} ({about}; seeded with up to {} orders).",
         sims.snelstart.base_url(),
         args.articles,
         sim::SERVICE_ARTICLES.map(|a| a.0).join("/"),

@@ -3,12 +3,13 @@
 //! only its connector, simulator, config, products and churn at the simulator.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
 use super::{mutator, Churn, Churned, Conformance, Hook, Mutator, Samples};
-use crate::connector::ReadRequest;
-use crate::model::{Kind, Money, OpenAmount, PaymentStatus, Product, Sku, StockLevel};
+use crate::connector::{ReadRequest, Source};
+use crate::model::{Kind, Money, OpenAmount, Order, PaymentStatus, Product, Sku, StockLevel};
 use crate::registry::{ConnectorContext, ConnectorDescriptor};
 
 /// A shop connector's own part of its conformance test; [`ShopConformance::conformance`] adds
@@ -42,44 +43,13 @@ impl ShopConformance {
     /// Panics when the connector cannot be built or the shop has no order to read.
     pub async fn conformance(self) -> Conformance {
         let context = ConnectorContext::default();
-        let connector = (self.descriptor.factory)(self.good_config.clone(), &context).unwrap_or_else(|e| {
-            panic!(
-                "{}: the good config builds no connector: {e}",
-                self.descriptor.name
-            )
-        });
-        let (open_amounts, payments) =
-            match connector.endpoints().order_source {
-                Some(orders) => {
-                    let page = orders
-                        .read(&ReadRequest::default())
-                        .await
-                        .unwrap_or_else(|e| panic!("{}: reading an order failed: {e}", self.descriptor.name));
-                    let order =
-                        page.items.into_iter().flatten().next().unwrap_or_else(|| {
-                            panic!("{}: the simulator has no order", self.descriptor.name)
-                        });
-                    let total = Money::eur(order.grand_total);
-                    (
-                        vec![OpenAmount {
-                            order_number: order.number.clone(),
-                            invoice_number: "F-1".into(),
-                            invoice_amount: total.clone(),
-                            open_amount: total.clone(),
-                            due_date: None,
-                            modified: None,
-                        }],
-                        vec![PaymentStatus {
-                            order_number: order.number,
-                            invoice_number: "F-1".into(),
-                            paid: true,
-                            paid_amount: total,
-                            modified: None,
-                        }],
-                    )
-                }
-                None => (Vec::new(), Vec::new()),
-            };
+        let name = self.descriptor.name;
+        let connector = (self.descriptor.factory)(self.good_config.clone(), &context)
+            .unwrap_or_else(|e| panic!("{name}: the good config builds no connector: {e}"));
+        let (open_amounts, payments) = match connector.endpoints().order_source {
+            Some(orders) => invoiced(&first_order(name, orders).await),
+            None => (Vec::new(), Vec::new()),
+        };
         let stock = self
             .stock
             .into_iter()
@@ -115,6 +85,40 @@ impl ShopConformance {
     }
 }
 
+/// The first order the shop returns (no `since`).
+async fn first_order(name: &str, orders: Arc<dyn Source<Order>>) -> Order {
+    let page = orders
+        .read(&ReadRequest::default())
+        .await
+        .unwrap_or_else(|e| panic!("{name}: reading an order failed: {e}"));
+    page.items
+        .into_iter()
+        .flatten()
+        .next()
+        .unwrap_or_else(|| panic!("{name}: the simulator has no order"))
+}
+
+/// `order` invoiced as `F-1` over its grand total: open in full, and paid in full.
+fn invoiced(order: &Order) -> (Vec<OpenAmount>, Vec<PaymentStatus>) {
+    let total = Money::eur(order.grand_total);
+    let open = OpenAmount {
+        order_number: order.number.clone(),
+        invoice_number: "F-1".into(),
+        invoice_amount: total.clone(),
+        open_amount: total.clone(),
+        due_date: None,
+        modified: None,
+    };
+    let paid = PaymentStatus {
+        order_number: order.number.clone(),
+        invoice_number: "F-1".into(),
+        paid: true,
+        paid_amount: total,
+        modified: None,
+    };
+    (vec![open], vec![paid])
+}
+
 /// What [`shop_churn`] asks the simulator to do with a shop's orders or customers, by key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShopChurn {
@@ -137,7 +141,7 @@ where
     F: Fn(ShopChurn) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Vec<String>> + Send + 'static,
 {
-    let apply = std::sync::Arc::new(apply);
+    let apply = Arc::new(apply);
     mutator(move |c: Churn| {
         let apply = apply.clone();
         async move {

@@ -10,7 +10,8 @@ use koppel_core::http::StatsSnapshot;
 use koppel_core::registry::{parse_config, ConnectorContext, ConnectorDescriptor, Role};
 use koppel_core::testing::samples::{product, stock};
 use koppel_core::testing::{
-    hook, mutator, CheckResult, Churn, Churned, Conformance, MemoryConnector, MemorySource, Samples,
+    hook, mutator, shop_churn, CheckResult, Churn, Churned, Conformance, MemoryConnector, MemorySource,
+    Samples, ShopChurn,
 };
 use koppel_core::{
     Capabilities, Connector, Error, Kind, Page, Product, ReadRequest, Record, Rejection, Result, Source,
@@ -292,4 +293,69 @@ async fn kit_passes_a_conforming_connector_and_fails_a_bad_one() {
     assert_eq!(paging.len(), 1, "{report:#?}");
     assert!(!paging[0].passed, "{report:#?}");
     assert!(paging[0].detail.contains("never read"), "{}", paging[0].detail);
+}
+
+/// The shops' churn: the first read and first unread change, the second read (else the second
+/// unread) goes, one is added; only orders and customers.
+#[tokio::test]
+async fn shop_churn_picks_from_the_first_page_first() {
+    let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = asked.clone();
+    let churn = shop_churn(move |c: ShopChurn| {
+        let log = log.clone();
+        async move {
+            log.lock().unwrap().push(c);
+            vec!["new".to_owned()]
+        }
+    });
+    let keys = |ks: &[&str]| -> Vec<String> { ks.iter().map(|k| k.to_string()).collect() };
+    let done = churn(Churn {
+        kind: Kind::Order,
+        read: keys(&["a", "b", "c"]),
+        unread: keys(&["d", "e"]),
+    })
+    .await;
+    assert_eq!(
+        done,
+        Some(Churned {
+            changed: keys(&["a", "d"]),
+            removed: keys(&["b"]),
+            added: keys(&["new"]),
+        })
+    );
+    let done = churn(Churn {
+        kind: Kind::Customer,
+        read: keys(&["a"]),
+        unread: keys(&["d", "e"]),
+    })
+    .await
+    .unwrap();
+    assert_eq!(done.removed, keys(&["e"]));
+    assert_eq!(
+        churn(Churn {
+            kind: Kind::Product,
+            read: keys(&["a", "b"]),
+            unread: vec![]
+        })
+        .await,
+        None
+    );
+    let asked = asked.lock().unwrap();
+    assert_eq!(
+        *asked,
+        vec![
+            ShopChurn {
+                resource: "orders",
+                change: keys(&["a", "d"]),
+                remove: keys(&["b"]),
+                add: 1
+            },
+            ShopChurn {
+                resource: "customers",
+                change: keys(&["a", "d"]),
+                remove: keys(&["e"]),
+                add: 1
+            },
+        ]
+    );
 }

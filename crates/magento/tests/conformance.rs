@@ -2,17 +2,13 @@
 
 mod common;
 
-use koppel_core::testing::{hook, mutator, Churn, Churned, Conformance, Samples};
-use koppel_core::{
-    ConnectorContext, Kind, Money, OpenAmount, PaymentStatus, Product, ReadRequest, Sku, StockLevel,
-};
-use koppel_sandbox::control::Faults;
+use koppel_core::testing::{malformed_fault, records_churn, ShopConformance};
+use koppel_core::Sku;
 use koppel_sandbox::magento::{
     start, MagentoOptions, ACCESS_TOKEN, ACCESS_TOKEN_SECRET, CONSUMER_KEY, CONSUMER_SECRET, TAX_CLASS_HIGH,
     TAX_CLASS_LOW,
 };
 use koppel_sandbox::seed::{self, SeedConfig};
-use rust_decimal_macros::dec;
 use serde_json::json;
 
 /// The conformance kit against the Magento simulator.
@@ -39,52 +35,8 @@ async fn magento_connector_conforms() {
     let mut bad = good.clone();
     bad["auth"]["access_token_secret"] = "wrong-token-secret".into();
 
-    // an order the shop has, for the order-comment sinks
-    let c = koppel_magento::factory(good.clone(), &ConnectorContext::default()).unwrap();
-    let page = c
-        .endpoints()
-        .order_source
-        .unwrap()
-        .read(&ReadRequest::default())
-        .await
-        .unwrap();
-    let order = page.items.iter().flatten().next().unwrap().clone();
-
     let arts = seed::articles(&SeedConfig::default());
-    let products: Vec<Product> = arts.iter().skip(50).take(3).map(common::product_of).collect();
-    let stock: Vec<StockLevel> = arts
-        .iter()
-        .take(3)
-        .map(|a| StockLevel {
-            sku: Sku::new(a.sku.clone()).unwrap(),
-            quantity: dec!(7),
-            source_id: None,
-            modified: None,
-        })
-        .collect();
-    let samples = Samples {
-        products,
-        stock,
-        open_amounts: vec![OpenAmount {
-            order_number: order.number.clone(),
-            invoice_number: "F-1".into(),
-            invoice_amount: Money::eur(order.grand_total),
-            open_amount: Money::eur(order.grand_total),
-            due_date: None,
-            modified: None,
-        }],
-        payments: vec![PaymentStatus {
-            order_number: order.number.clone(),
-            invoice_number: "F-1".into(),
-            paid: true,
-            paid_amount: Money::eur(order.grand_total),
-            modified: None,
-        }],
-        ..Default::default()
-    };
-    let control = sim.control.clone();
-    let base = sim.base_url();
-    let kit = Conformance {
+    ShopConformance {
         descriptor: koppel_magento::descriptor(),
         good_config: good,
         bad_credentials_config: bad,
@@ -95,65 +47,18 @@ async fn magento_connector_conforms() {
             ACCESS_TOKEN_SECRET.into(),
             "wrong-token-secret".into(),
         ],
-        samples,
-        malformed: Some(hook(move |on: bool| {
-            let control = control.clone();
-            async move {
-                control.set_faults(Faults {
-                    malformed_rate: if on { 1.0 } else { 0.0 },
-                    ..Default::default()
-                });
-            }
-        })),
-        touch: None,
-        churn: Some(mutator(move |c: Churn| {
-            let url = format!("{base}/_sandbox/magento/records");
-            async move {
-                let resource = match c.kind {
-                    Kind::Order => "orders",
-                    Kind::Customer => "customers",
-                    _ => return None,
-                };
-                // change the first read and the first unread, remove the second read (or the second
-                // unread), add one
-                let change: Vec<String> = [c.read.first(), c.unread.first()]
-                    .into_iter()
-                    .flatten()
-                    .cloned()
-                    .collect();
-                let remove: Vec<String> = c.read.get(1).or(c.unread.get(1)).into_iter().cloned().collect();
-                let answer: serde_json::Value = reqwest::Client::new()
-                    .post(url)
-                    .json(&json!({"resource": resource, "change": change, "remove": remove, "add": 1}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                let added = answer["added"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|k| k.as_str().unwrap().to_owned())
-                    .collect();
-                Some(Churned {
-                    changed: change,
-                    removed: remove,
-                    added,
-                })
-            }
-        })),
-        context: ConnectorContext::default(),
-    };
-    let report = kit.run().await;
-    for c in &report.checks {
-        println!(
-            "{} {}: {}",
-            if c.passed { "ok  " } else { "FAIL" },
-            c.name,
-            c.detail
-        );
+        products: arts.iter().skip(50).take(3).map(common::product_of).collect(),
+        stock: arts
+            .iter()
+            .take(3)
+            .map(|a| Sku::new(a.sku.clone()).unwrap())
+            .collect(),
+        malformed: Some(malformed_fault(sim.base_url())),
+        churn: Some(records_churn(format!(
+            "{}/_sandbox/magento/records",
+            sim.base_url()
+        ))),
     }
-    report.assert_passed();
+    .assert_conforms()
+    .await;
 }

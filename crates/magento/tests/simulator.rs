@@ -171,6 +171,37 @@ async fn bad_products_are_rejected_naming_the_field() {
     }
 }
 
+const OPTIONS_GET: &str = "/rest/{store}/V1/products/attributes/{code}/options";
+
+#[tokio::test]
+async fn attribute_options_are_read_once_and_again_after_an_unknown_label() {
+    let (sim, c, _) = shop(MagentoOptions::default()).await;
+    let sink = c.endpoints().product_sink.unwrap();
+    let arts = articles();
+    let coloured = |i: usize, colour: &str| {
+        let mut p = product_of(&arts[i]);
+        p.attributes.insert("color".into(), colour.into());
+        WriteItem::new(p)
+    };
+    sim.control.clear();
+    let items: Vec<WriteItem<Product>> = (42..46).map(|i| coloured(i, "Blauw")).collect();
+    for r in write_all(sink.as_ref(), &items).await {
+        r.unwrap();
+    }
+    sink.write(&coloured(46, "blauw")).await.unwrap();
+    assert_eq!(
+        sim.control.stats().count("GET", OPTIONS_GET),
+        1,
+        "five products of one attribute read its options once"
+    );
+    // a label the cached list lacks reads the options once more, then rejects
+    assert!(matches!(
+        sink.write(&coloured(47, "Paars")).await,
+        Err(Error::Rejected(_))
+    ));
+    assert_eq!(sim.control.stats().count("GET", OPTIONS_GET), 2);
+}
+
 fn stock(sku: &str, q: Decimal) -> WriteItem<StockLevel> {
     WriteItem::new(StockLevel {
         sku: Sku::new(sku).unwrap(),

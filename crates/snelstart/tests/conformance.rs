@@ -5,9 +5,8 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use koppel_core::testing::{hook, mutator, Churn, Churned, Conformance, Samples};
+use koppel_core::testing::{hook, malformed_fault, mutator, Churn, Churned, Conformance, Samples};
 use koppel_core::{Connector, ConnectorContext, Kind};
-use koppel_sandbox::control::Faults;
 use koppel_sandbox::snelstart::{SnelStartOptions, CLIENT_KEY, SUBSCRIPTION_KEY};
 use serde_json::json;
 
@@ -49,16 +48,6 @@ async fn snelstart_connector_conforms() {
     let invoice_id = invoices["PAGE-0"].clone();
     let invoices = Arc::new(invoices);
 
-    let control = sim.control.clone();
-    let malformed = hook(move |on: bool| {
-        let control = control.clone();
-        async move {
-            control.set_faults(Faults {
-                malformed_rate: if on { 1.0 } else { 0.0 },
-                ..Default::default()
-            })
-        }
-    });
     let touch_api = api.clone();
     let touch = hook(move |kind: Kind| {
         let api = touch_api.clone();
@@ -149,7 +138,7 @@ async fn snelstart_connector_conforms() {
             orders: vec![shop_order("CONF-1", &setup, &[("KP-0004", 1), ("KP-0007", 2)])],
             ..Default::default()
         },
-        malformed: Some(malformed),
+        malformed: Some(malformed_fault(sim.base_url())),
         touch: Some(touch),
         churn: Some(churn),
         context: ConnectorContext::default(),

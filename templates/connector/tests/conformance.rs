@@ -1,7 +1,7 @@
 //! The core conformance kit against the Tinyshop simulator.
 
-use koppel_core::testing::{Conformance, Samples};
-use koppel_core::{ConnectorContext, Money, Product, Sku, StockLevel, TaxMode};
+use koppel_core::testing::ShopConformance;
+use koppel_core::{Money, Product, Sku, TaxMode};
 use koppel_sandbox::registry::ShopSimOptions;
 use koppel_sandbox::seed::SeedConfig;
 use koppel_tinyshop::simulator::{start, TOKEN};
@@ -37,37 +37,23 @@ async fn tinyshop_connector_conforms() {
     .unwrap();
     let good = json!({"base_url": sim.base_url(), "token": TOKEN});
     let bad = json!({"base_url": sim.base_url(), "token": "wrong-token"});
-    let kit = Conformance {
+    // Tinyshop has no sources: no order to read, no malformed fault, no churn. A shop with
+    // orders and customers adds `malformed: Some(malformed_fault(sim.base_url()))` and
+    // `churn: Some(records_churn(format!("{}/_sandbox/tinyshop/records", sim.base_url())))`.
+    let kit = ShopConformance {
         descriptor: koppel_tinyshop::descriptor(),
         good_config: good,
         bad_credentials_config: bad,
         secrets: vec![TOKEN.into(), "wrong-token".into()],
-        samples: Samples {
-            products: vec![product("TS-1", "Kop"), product("TS-2", "Schotel")],
-            stock: vec![StockLevel {
-                sku: Sku::new("TS-1").unwrap(),
-                quantity: dec!(7),
-                source_id: None,
-                modified: None,
-            }],
-            ..Samples::default()
-        },
-        // Tinyshop offers no source, so the read checks (malformed records, incremental
-        // reads, paging under change) do not run; a shop with sources needs all three.
+        products: vec![product("TS-1", "Kop"), product("TS-2", "Schotel")],
+        stock: vec![Sku::new("TS-1").unwrap()],
         malformed: None,
-        touch: None,
         churn: None,
-        context: ConnectorContext::default(),
-    };
-    let report = kit.run().await;
-    for c in &report.checks {
-        println!(
-            "{} {}: {}",
-            if c.passed { "ok  " } else { "FAIL" },
-            c.name,
-            c.detail
-        );
     }
+    .conformance()
+    .await;
+    let report = kit.run().await;
+    report.print();
     report.assert_passed();
     // both sinks were written through (a sink missing from `endpoints()` would skip its check)
     for check in ["write_twice(product)", "write_twice(stock_level)"] {

@@ -7,6 +7,7 @@ mod memory;
 pub mod samples;
 
 pub use kit::{
-    hook, mutator, CheckResult, Churn, Churned, Conformance, ConformanceReport, Hook, Mutator, Samples,
+    hook, malformed_fault, mutator, records_churn, shop_churn, CheckResult, Churn, Churned, Conformance,
+    ConformanceReport, Hook, Mutator, Samples, ShopChurn, ShopConformance,
 };
 pub use memory::{MemoryConnector, MemoryRouted, MemorySink, MemorySource};

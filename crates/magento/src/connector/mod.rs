@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::mapping::{self, ProductRules};
 use crate::models::{SearchResult, StoreConfig};
 use koppel_core::paging::Keyset;
-use koppel_core::wire::TtlCache;
+use koppel_core::wire::{TtlCache, TtlMap};
 
 mod customers;
 mod invoices;
@@ -45,7 +45,10 @@ pub struct MagentoShop {
     /// Held while a missing category is looked for again and created, so two products do not
     /// both create it.
     creating_categories: tokio::sync::Mutex<()>,
-    options: tokio::sync::Mutex<HashMap<String, OptionList>>,
+    /// Attribute code -> its options, read once per [`CACHE_TTL`] (again after a label misses).
+    options: TtlMap<String, OptionList>,
+    /// Held while options are read, so concurrent lookups of one attribute read it once.
+    loading_options: tokio::sync::Mutex<()>,
     msi: tokio::sync::OnceCell<bool>,
     order_ids: Mutex<HashMap<String, u64>>,
 }
@@ -82,7 +85,8 @@ impl MagentoConnector {
                 rules,
                 categories: TtlCache::new(CACHE_TTL),
                 creating_categories: tokio::sync::Mutex::new(()),
-                options: tokio::sync::Mutex::new(HashMap::new()),
+                options: TtlMap::new(CACHE_TTL),
+                loading_options: tokio::sync::Mutex::new(()),
                 msi: tokio::sync::OnceCell::new(),
                 order_ids: Mutex::new(HashMap::new()),
             }),

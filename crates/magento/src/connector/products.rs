@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use koppel_core::http::Safety;
@@ -33,11 +33,9 @@ pub(super) fn index_tree(node: &CategoryNode, prefix: &mut Vec<String>, out: &mu
     }
 }
 
-pub(super) struct OptionList {
-    fetched: Instant,
-    /// `None`: the attribute has no options (a text attribute): values are sent as they are.
-    options: Option<Vec<(String, String)>>,
-}
+/// A select attribute's options as (label, option id); `None`: the attribute has no options (a
+/// text attribute), values are sent as they are.
+pub(super) type OptionList = Arc<Option<Vec<(String, String)>>>;
 
 /// What a product's prepare found, for its apply.
 pub(super) struct ProductCarry {
@@ -203,48 +201,13 @@ impl MagentoShop {
     /// The value to send for a custom attribute: the option id for select attributes (by
     /// label, exact first, then ignoring case), the value itself otherwise.
     pub(super) async fn attribute_value(&self, code: &str, value: &str) -> Result<String> {
-        let mut cache = self.options.lock().await;
         for attempt in 0..2 {
-            let stale = cache.get(code).is_none_or(|o| o.fetched.elapsed() > CACHE_TTL);
-            if stale || attempt == 1 {
-                let res: Result<Vec<AttributeOption>> = self
-                    .client
-                    .get(
-                        SCOPE_ALL,
-                        &["products", "attributes", code, "options"],
-                        &[],
-                        "/V1/products/attributes/{code}/options",
-                    )
-                    .await;
-                let options = match res {
-                    Ok(list) => {
-                        let opts: Vec<(String, String)> = list
-                            .into_iter()
-                            .filter_map(|o| Some((o.label?, o.value?)))
-                            .filter(|(_, v)| !v.trim().is_empty())
-                            .collect();
-                        (!opts.is_empty()).then_some(opts)
-                    }
-                    Err(Error::NotFound { .. }) => {
-                        return Err(Error::rejected(
-                            "",
-                            Some(&format!("attributes.{code}")),
-                            format!("the shop has no product attribute `{code}`"),
-                        ))
-                    }
-                    Err(Error::Rejected(_)) => None,
-                    Err(e) => return Err(e),
-                };
-                cache.insert(
-                    code.to_owned(),
-                    OptionList {
-                        fetched: Instant::now(),
-                        options,
-                    },
-                );
-            }
-            let Some(list) = cache.get(code) else { continue };
-            let Some(options) = &list.options else {
+            // first a fresh list (read on a miss); after a label it lacks, read once more
+            let list = match self.options.get(code).filter(|_| attempt == 0) {
+                Some(list) => list,
+                None => self.load_options(code, attempt == 1).await?,
+            };
+            let Some(options) = list.as_ref() else {
                 return Ok(value.to_owned());
             };
             let hit = options
@@ -267,6 +230,51 @@ impl MagentoShop {
             }
         }
         Err(Error::internal("attribute option lookup ended without an answer"))
+    }
+
+    /// Reads an attribute's options into the cache, one reader at a time: unless `again`, a
+    /// list another caller stored meanwhile is used instead.
+    async fn load_options(&self, code: &str, again: bool) -> Result<OptionList> {
+        let _loading = self.loading_options.lock().await;
+        if let Some(list) = self.options.get(code).filter(|_| !again) {
+            return Ok(list);
+        }
+        let list = self.read_options(code).await?;
+        self.options.insert(code.to_owned(), list.clone());
+        Ok(list)
+    }
+
+    /// Reads a select attribute's options from the shop (`None`: it has none, a text attribute).
+    async fn read_options(&self, code: &str) -> Result<OptionList> {
+        let res: Result<Vec<AttributeOption>> = self
+            .client
+            .get(
+                SCOPE_ALL,
+                &["products", "attributes", code, "options"],
+                &[],
+                "/V1/products/attributes/{code}/options",
+            )
+            .await;
+        let options = match res {
+            Ok(list) => {
+                let opts: Vec<(String, String)> = list
+                    .into_iter()
+                    .filter_map(|o| Some((o.label?, o.value?)))
+                    .filter(|(_, v)| !v.trim().is_empty())
+                    .collect();
+                (!opts.is_empty()).then_some(opts)
+            }
+            Err(Error::NotFound { .. }) => {
+                return Err(Error::rejected(
+                    "",
+                    Some(&format!("attributes.{code}")),
+                    format!("the shop has no product attribute `{code}`"),
+                ))
+            }
+            Err(Error::Rejected(_)) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Arc::new(options))
     }
 
     pub(super) async fn put_product(&self, payload: &ProductPayload) -> Result<()> {

@@ -15,22 +15,44 @@
 //! kit.assert_conforms().await;
 //! ```
 //!
+//! A shop connector fills in only its own part, [`ShopConformance`], which reads an order from
+//! the simulator for the open-amount and payment samples; [`shop_churn`] and
+//! [`records_churn`] give the usual churn of a shop's orders and customers:
+//!
+//! ```ignore
+//! ShopConformance {
+//!     descriptor: koppel_myshop::descriptor(),
+//!     good_config, bad_credentials_config, secrets,
+//!     products: vec![/* new products, one the shop has */],
+//!     stock: vec![/* SKUs the shop has */],
+//!     malformed: Some(malformed_fault(sim.base_url())),
+//!     churn: Some(records_churn(format!("{}/_sandbox/myshop/records", sim.base_url()))),
+//! }
+//! .assert_conforms()
+//! .await;
+//! ```
+//!
 //! One file per check group: `connector` (config, capabilities, credentials), `source`
 //! (incremental reads, far-future cursor, malformed records), `sink` (writing twice),
 //! `paging` (paging under change); this file runs them in order under a log capture and
-//! checks the captured logs for secrets.
+//! checks the captured logs for secrets; `shop` is the shops' shared set-up and `control` the
+//! hooks over the simulators' control endpoints.
 
 mod capture;
 mod connector;
+mod control;
 mod inputs;
 mod paging;
 mod read;
 mod report;
+mod shop;
 mod sink;
 mod source;
 
+pub use control::{malformed_fault, records_churn};
 pub use inputs::{hook, mutator, Churn, Churned, Hook, Mutator, Samples};
 pub use report::{CheckResult, ConformanceReport};
+pub use shop::{shop_churn, ShopChurn, ShopConformance};
 
 use self::capture::Buffer;
 use crate::model::{Customer, Kind, OpenAmount, Order, PaymentStatus, Product, StockLevel};
@@ -104,9 +126,11 @@ impl Conformance {
         report
     }
 
-    /// Runs every check and panics with a clear message if one fails.
+    /// Runs every check, prints the report and panics with a clear message if one fails.
     pub async fn assert_conforms(&self) {
-        self.run().await.assert_passed();
+        let report = self.run().await;
+        report.print();
+        report.assert_passed();
     }
 
     async fn checks(&self, report: &mut ConformanceReport, dispatch: &tracing::Dispatch) {

@@ -28,6 +28,19 @@ impl ConformanceReport {
         self.checks.iter().all(|c| c.passed)
     }
 
+    /// Prints one line per check (`ok  ` or `FAIL`, name, what was seen) to stdout, which the
+    /// test harness shows for a failing test or under `--nocapture`.
+    pub fn print(&self) {
+        for c in &self.checks {
+            println!(
+                "{} {}: {}",
+                if c.passed { "ok  " } else { "FAIL" },
+                c.name,
+                c.detail
+            );
+        }
+    }
+
     /// Panics listing every failed check.
     pub fn assert_passed(&self) {
         let failed: Vec<String> = self

@@ -3,8 +3,8 @@
 //! plan predicts the run flow by flow, the shop receives what SnelStart has, invoices paid in
 //! SnelStart reach the shop once, and a run with nothing changed writes nothing on either side.
 //!
-//! (Through the `koppel` binary these flows run once the `house` registration is merged: its
-//! generic demo and sandbox tests cover every registered shop simulator.)
+//! (Through the `koppel` binary the same flows run in `tests/cli_flow.rs`, `tests/demo.rs` and
+//! `tests/plan_run.rs`, which cover every registered shop simulator.)
 
 // name the crate so the linker keeps its registration
 extern crate koppel_prestashop;

@@ -101,8 +101,8 @@ fn base_time() -> DateTime<Utc> {
 }
 
 impl Shop {
-    /// The seeded shop: the seed's first articles as products (the rest come from koppel's
-    /// products flow), its customers and orders.
+    /// The seeded shop: categories, order statuses, the seed's customers and orders. It holds
+    /// no products: they all come from koppel's products flow.
     pub fn seeded(cfg: &SeedConfig) -> Shop {
         let mut shop = Shop {
             categories: vec![

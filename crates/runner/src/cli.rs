@@ -190,8 +190,10 @@ pub struct DemoArgs {
     /// Seed of the simulated data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// The simulated shop: a shop simulator's name (see `koppel connectors`), or `all` for one
-    /// demo per registered shop simulator, one after the other. Default: the first one.
+    /// The simulated shop: a shop simulator's name (see `koppel connectors`), with
+    /// `:<variant>` for a release other than its default (`prestashop:1.7`), or `all` for one
+    /// demo per registered shop simulator (default variants), one after the other. Default:
+    /// the first one.
     #[arg(long)]
     pub shop: Option<String>,
 }
@@ -202,8 +204,10 @@ pub struct SandboxArgs {
     /// Where the SnelStart simulator listens (loopback only).
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub snelstart: String,
-    /// The shop simulator, as `<type>@<address>` (loopback only), e.g. `magento@127.0.0.1:8082`;
-    /// `koppel connectors` marks the shops with a simulator. Default: the first of them on
+    /// The shop simulator, as `<type>[:<variant>]@<address>` (loopback only), e.g.
+    /// `magento@127.0.0.1:8082`, or `prestashop:1.7@127.0.0.1:8082` for PrestaShop 1.7
+    /// instead of the default 8.x; `koppel connectors --json` lists the shops with a simulator
+    /// and their variants (the first is the default). Default: the first of them on
     /// 127.0.0.1:8082.
     #[arg(long)]
     pub shop: Option<String>,

@@ -303,4 +303,12 @@ fn sandbox_serves_the_chosen_prestashop_variant() {
         "{}",
         text(&out)
     );
+
+    // and `--help` says how to choose one
+    let out = run(dir.path(), &["sandbox", "--help"]);
+    assert!(
+        text(&out).contains("`<type>[:<variant>]@<address>`"),
+        "{}",
+        text(&out)
+    );
 }

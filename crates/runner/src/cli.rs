@@ -190,10 +190,12 @@ pub struct DemoArgs {
     /// Seed of the simulated data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// The simulated shop: a shop simulator's name (see `koppel connectors`), with
-    /// `:<variant>` for a release other than its default (`prestashop:1.7`), or `all` for one
-    /// demo per registered shop simulator (default variants), one after the other. Default:
-    /// the first one.
+    /// The simulated shop: a shop simulator's name (see `koppel connectors`), or `all` for one
+    /// demo per registered shop simulator, one after the other. Default: the first one.
+    ///
+    /// `<name>:<variant>` picks a release other than the simulator's default, e.g.
+    /// `prestashop:1.7` (`koppel connectors --json` lists the `simulator_variants`, default
+    /// first); `all` runs each simulator once, as its default.
     #[arg(long)]
     pub shop: Option<String>,
 }
@@ -205,10 +207,13 @@ pub struct SandboxArgs {
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub snelstart: String,
     /// The shop simulator, as `<type>[:<variant>]@<address>` (loopback only), e.g.
-    /// `magento@127.0.0.1:8082`, or `prestashop:1.7@127.0.0.1:8082` for PrestaShop 1.7
-    /// instead of the default 8.x; `koppel connectors --json` lists the shops with a simulator
-    /// and their variants (the first is the default). Default: the first of them on
-    /// 127.0.0.1:8082.
+    /// `magento@127.0.0.1:8082`.
+    ///
+    /// `:<variant>` picks a release other than the simulator's default, e.g.
+    /// `prestashop:1.7@127.0.0.1:8082` for PrestaShop 1.7 (complete PUT, no PATCH) instead of
+    /// 8.x; an unknown variant is refused with the known ones. `koppel connectors --json` lists
+    /// the shops with a simulator (`"simulator": true`) and their `simulator_variants`, the
+    /// default first. Default: the first of them on 127.0.0.1:8082.
     #[arg(long)]
     pub shop: Option<String>,
     /// Articles to seed.

@@ -105,6 +105,7 @@ async fn start_sims(articles: usize, orders: usize, latency_ms: u64) -> Sims {
         snelstart: snel,
         shop,
         shop_type: "magento",
+        shop_variant: "",
         setup: SimSetup {
             articles,
             orders,

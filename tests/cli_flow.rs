@@ -201,16 +201,24 @@ fn config_error_exits_2() {
     assert!(text(&out).contains("koppel.toml:1: pairs[0]"), "{}", text(&out));
 }
 
-/// Every shop with a registered simulator (`koppel connectors --json`): `koppel sandbox
-/// --shop <name>@...` serves it with a config koppel validates, checks, plans and runs, and a
-/// second run writes nothing twice.
+/// Every shop with a registered simulator (`koppel connectors --json`), and each of its
+/// non-default variants (`prestashop:1.7`): `koppel sandbox --shop <name>[:<variant>]@...`
+/// serves it with a config koppel validates, checks, plans and runs, and a second run writes
+/// nothing twice.
 #[test]
 fn every_shop_simulator_syncs_end_to_end() {
-    for shop in common::shop_simulators() {
+    let runs = common::shop_simulator_runs();
+    assert!(
+        runs.len() > common::shop_simulators().len(),
+        "no simulator declares a variant, so none runs through the binary: {runs:?}"
+    );
+    for spec in runs {
         let dir = tempfile::tempdir().unwrap();
-        let _sb = Sandbox::start_shop(dir.path(), &shop, &[]);
+        let _sb = Sandbox::start_shop(dir.path(), &spec, &[]);
         let d = dir.path();
-        let ctx = |out: &std::process::Output| format!("shop {shop}:\n{}", text(out));
+        // `prestashop:1.7`: the connector type is the part before the variant.
+        let shop = spec.split(':').next().unwrap().to_owned();
+        let ctx = |out: &std::process::Output| format!("shop {spec}:\n{}", text(out));
 
         let out = run(d, &["validate"]);
         assert_eq!(out.status.code(), Some(0), "{}", ctx(&out));
@@ -232,7 +240,7 @@ fn every_shop_simulator_syncs_end_to_end() {
             .iter()
             .map(|k| f[*k].as_u64().unwrap())
             .sum();
-        assert!(planned >= 30, "{shop}: {json}");
+        assert!(planned >= 30, "{spec}: {json}");
 
         // Every flow the generated config enables: clean, or some records quarantined.
         let out = run(d, &["run", "--json"]);
@@ -250,14 +258,57 @@ fn every_shop_simulator_syncs_end_to_end() {
                     .sum::<u64>()
             })
             .sum();
-        assert!(done >= 30, "{shop}: {first}");
+        assert!(done >= 30, "{spec}: {first}");
 
         // Nothing twice: a second run of every enabled flow creates nothing again.
         let out = run(d, &["run", "--json"]);
         assert!(matches!(out.status.code(), Some(0) | Some(1)), "{}", ctx(&out));
         let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         for f in again[0]["flows"].as_array().unwrap() {
-            assert_eq!(f["created"], 0, "{shop}: {again}");
+            assert_eq!(f["created"], 0, "{spec}: {again}");
         }
     }
+}
+
+/// `--shop prestashop:1.7@...` starts the 1.7 simulator: the connector, left on
+/// `version = "auto"`, sees 1.7 and updates with a complete PUT; the default is 8.x; an
+/// unknown variant is refused with the known ones.
+#[test]
+fn sandbox_serves_the_chosen_prestashop_variant() {
+    for (spec, expect) in [
+        ("prestashop:1.7", "1.7: updates with a complete PUT"),
+        ("prestashop", "8.x: updates with PATCH"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let _sb = Sandbox::start_shop(dir.path(), spec, &[]);
+        let out = run(dir.path(), &["check"]);
+        assert_eq!(out.status.code(), Some(0), "{spec}: {}", text(&out));
+        assert!(text(&out).contains(expect), "{spec}: {}", text(&out));
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "sandbox",
+            "--snelstart",
+            "127.0.0.1:0",
+            "--shop",
+            "prestashop:1.6@127.0.0.1:0",
+        ],
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("no variant \"1.6\"; known: 8, 1.7"),
+        "{}",
+        text(&out)
+    );
+
+    // and `--help` says how to choose one
+    let out = run(dir.path(), &["sandbox", "--help"]);
+    assert!(
+        text(&out).contains("`<type>[:<variant>]@<address>`"),
+        "{}",
+        text(&out)
+    );
 }

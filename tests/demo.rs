@@ -43,3 +43,34 @@ fn demo_runs_for_every_shop_simulator() {
     assert_eq!(t.matches("== what happened ==").count(), shops.len(), "{t}");
     assert_eq!(t.matches("requests: SnelStart").count(), shops.len(), "{t}");
 }
+
+/// `--shop <name>:<variant>` runs the demo against that variant (PrestaShop 1.7: full PUT, no
+/// PATCH) through every step; an unknown variant is refused with the known ones.
+#[test]
+fn demo_runs_for_a_chosen_simulator_variant() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::run(
+        dir.path(),
+        &[
+            "demo",
+            "--shop",
+            "prestashop:1.7",
+            "--articles",
+            "20",
+            "--orders",
+            "6",
+        ],
+    );
+    let t = common::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("a SnelStart administration and a prestashop:1.7 shop"),
+        "{t}"
+    );
+    assert_eq!(t.matches("== what happened ==").count(), 1, "{t}");
+
+    let out = common::run(dir.path(), &["demo", "--shop", "prestashop:1.6"]);
+    let t = common::text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("known: 8, 1.7"), "{t}");
+}

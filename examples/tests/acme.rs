@@ -22,6 +22,7 @@ fn config(snel: &str, shop: &str) -> String {
     let shop_body = magento::registration::shop_config(&ShopConfigArgs {
         base_url: shop,
         unlimited: true,
+        variant: "",
     });
     format!(
         "state = \"acme.db\"\n\n[[pairs]]\nname = \"{PAIR}\"\n\n[pairs.accounting]\n\

@@ -59,6 +59,33 @@ pub fn shop_simulators() -> Vec<String> {
     names
 }
 
+/// What the end-to-end tests run through the binary: every shop with a simulator as
+/// [`shop_simulators`] names it (its default variant), then `<name>:<variant>` for each of its
+/// other variants (`koppel connectors --json`, `"simulator_variants"`, default first).
+pub fn shop_simulator_runs() -> Vec<String> {
+    let dir = std::env::temp_dir();
+    let out = run(&dir, &["connectors", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("connectors --json");
+    let mut runs = shop_simulators();
+    for name in shop_simulators() {
+        let entry = list
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|c| c["name"] == name.as_str())
+            .expect("listed");
+        let variants = entry["simulator_variants"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: no simulator_variants list in {entry}"));
+        for v in variants.iter().skip(1) {
+            let v = v.as_str().expect("a variant name");
+            runs.push(format!("{name}:{v}"));
+        }
+    }
+    runs
+}
+
 /// `koppel sandbox` running as a child process; stopped with SIGTERM on drop.
 pub struct Sandbox {
     pub child: Child,

@@ -192,6 +192,10 @@ pub struct DemoArgs {
     pub seed: u64,
     /// The simulated shop: a shop simulator's name (see `koppel connectors`), or `all` for one
     /// demo per registered shop simulator, one after the other. Default: the first one.
+    ///
+    /// `<name>:<variant>` picks a release other than the simulator's default, e.g.
+    /// `prestashop:1.7` (`koppel connectors --json` lists the `simulator_variants`, default
+    /// first); `all` runs each simulator once, as its default.
     #[arg(long)]
     pub shop: Option<String>,
 }
@@ -202,9 +206,14 @@ pub struct SandboxArgs {
     /// Where the SnelStart simulator listens (loopback only).
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub snelstart: String,
-    /// The shop simulator, as `<type>@<address>` (loopback only), e.g. `magento@127.0.0.1:8082`;
-    /// `koppel connectors` marks the shops with a simulator. Default: the first of them on
-    /// 127.0.0.1:8082.
+    /// The shop simulator, as `<type>[:<variant>]@<address>` (loopback only), e.g.
+    /// `magento@127.0.0.1:8082`.
+    ///
+    /// `:<variant>` picks a release other than the simulator's default, e.g.
+    /// `prestashop:1.7@127.0.0.1:8082` for PrestaShop 1.7 (complete PUT, no PATCH) instead of
+    /// 8.x; an unknown variant is refused with the known ones. `koppel connectors --json` lists
+    /// the shops with a simulator (`"simulator": true`) and their `simulator_variants`, the
+    /// default first. Default: the first of them on 127.0.0.1:8082.
     #[arg(long)]
     pub shop: Option<String>,
     /// Articles to seed.

@@ -23,6 +23,7 @@ pub fn connectors(args: &ConnectorsArgs) -> CmdResult {
         let v: Vec<_> = all
             .iter()
             .map(|d| {
+                let sim = koppel_sandbox::registry::find_shop(d.name);
                 serde_json::json!({
                     "name": d.name,
                     "role": d.role,
@@ -30,7 +31,9 @@ pub fn connectors(args: &ConnectorsArgs) -> CmdResult {
                     "writes": d.capabilities.sinks,
                     "description": d.description,
                     // A simulator is registered for it (`koppel demo --shop`, `koppel sandbox`).
-                    "simulator": koppel_sandbox::registry::find_shop(d.name).is_some(),
+                    "simulator": sim.is_some(),
+                    // The releases it can simulate (`--shop <name>:<variant>`), default first.
+                    "simulator_variants": sim.map(|s| s.variants).unwrap_or_default(),
                 })
             })
             .collect();

@@ -47,10 +47,15 @@ fn totals(reports: &[&RunReport]) -> (u64, u64, u64, u64) {
 /// `koppel demo`: one demo for the chosen shop simulator, or one per registered shop
 /// simulator (`--shop all`), one after the other.
 pub async fn demo(args: &DemoArgs) -> CmdResult {
-    let shops: Vec<&'static str> = match args.shop.as_deref() {
-        Some("all") => sim::shop_simulators(),
-        Some(name) => vec![sim::shop_simulator(name).map_err(Failure::Other)?.name],
-        None => sim::shop_simulators().into_iter().take(1).collect(),
+    // `all`: each simulator once, as its default variant (keeps CI time).
+    let shops: Vec<String> = match args.shop.as_deref() {
+        Some("all") => sim::shop_simulators().into_iter().map(str::to_owned).collect(),
+        Some(spec) => vec![sim::shop_choice(spec).map_err(Failure::Other)?.label()],
+        None => sim::shop_simulators()
+            .into_iter()
+            .take(1)
+            .map(str::to_owned)
+            .collect(),
     };
     if shops.is_empty() {
         return Err(Failure::Other("this koppel has no shop simulator".into()));
@@ -70,8 +75,8 @@ pub async fn demo(args: &DemoArgs) -> CmdResult {
     Ok(code)
 }
 
-/// The demo against one shop simulator.
-async fn demo_one(args: &DemoArgs, shop: &'static str) -> CmdResult {
+/// The demo against one shop simulator (`<name>` or `<name>:<variant>`).
+async fn demo_one(args: &DemoArgs, shop: &str) -> CmdResult {
     let started = Instant::now();
     println!("koppel demo: a SnelStart administration and a {shop} shop, both simulated on 127.0.0.1.");
     println!("No account, no network. Rate limits are off in the simulators and the connectors, so");

@@ -20,9 +20,9 @@ pub async fn sandbox(args: &SandboxArgs) -> CmdResult {
             default_shop.as_str()
         }
     };
-    let (shop_type, shop_addr) = shop_arg.split_once('@').ok_or_else(|| {
+    let (shop, shop_addr) = shop_arg.split_once('@').ok_or_else(|| {
         Failure::Other(format!(
-            "--shop {shop_arg:?}: write <type>@<address>, e.g. {}@127.0.0.1:8082 (shops: {})",
+            "--shop {shop_arg:?}: write <type>[:<variant>]@<address>, e.g. {}@127.0.0.1:8082 (shops: {})",
             sim::shop_simulators().first().copied().unwrap_or("shop"),
             sim::shop_simulators().join(", ")
         ))
@@ -35,7 +35,7 @@ pub async fn sandbox(args: &SandboxArgs) -> CmdResult {
         latency_ms: args.latency_ms,
         limits: args.limits,
     };
-    let sims = sim::start(snel_addr, shop_type, shop_addr, setup)
+    let sims = sim::start(snel_addr, shop, shop_addr, setup)
         .await
         .map_err(Failure::Other)?;
     let config = sim::config_toml(&sims, &args.state);
@@ -43,11 +43,16 @@ pub async fn sandbox(args: &SandboxArgs) -> CmdResult {
         "SnelStart simulator: {} (token {0}/b2b/token, API {0}/v2)",
         sims.snelstart.base_url()
     );
-    let api_path = sim::shop_simulator(sims.shop_type)
-        .map(|s| s.api_path)
+    let (api_path, variants) = sim::shop_simulator(sims.shop_type)
+        .map(|s| (s.api_path, s.variants))
         .unwrap_or_default();
+    let variant = if variants.is_empty() {
+        String::new()
+    } else {
+        format!(", variant {} of {}", sims.shop_variant, variants.join(", "))
+    };
     eprintln!(
-        "{} simulator: {} (API {1}{api_path})",
+        "{} simulator: {} (API {1}{api_path}{variant})",
         sims.shop_type,
         sims.shop.base_url()
     );

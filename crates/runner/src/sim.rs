@@ -59,8 +59,22 @@ pub struct Sims {
     /// The shop connector type: the name of its registered simulator
     /// ([`koppel_sandbox::registry`]).
     pub shop_type: &'static str,
+    /// The variant the shop simulator runs as (one of its registered variants; `""` for a
+    /// simulator without variants).
+    pub shop_variant: &'static str,
     /// The setup they were started with.
     pub setup: SimSetup,
+}
+
+impl Sims {
+    /// The shop simulator as `--shop` spells it: `prestashop`, or `prestashop:1.7` for a
+    /// variant other than the default.
+    pub fn shop_label(&self) -> String {
+        match simulators::find_shop(self.shop_type) {
+            Some(sim) => label(sim, self.shop_variant),
+            None => self.shop_type.to_owned(),
+        }
+    }
 }
 
 /// The names of the shop simulators this koppel can serve (registered with
@@ -77,6 +91,42 @@ pub fn shop_simulator(name: &str) -> Result<&'static ShopSimulator, String> {
             shop_simulators().join(", ")
         )
     })
+}
+
+/// A shop simulator and the variant chosen of it: `--shop <name>[:<variant>]`.
+#[derive(Debug, Clone, Copy)]
+pub struct ShopChoice {
+    /// The registered simulator.
+    pub sim: &'static ShopSimulator,
+    /// One of its registered variants (the default when none was written; `""` for a
+    /// simulator without variants).
+    pub variant: &'static str,
+}
+
+impl ShopChoice {
+    /// How `--shop` spells it: the name, with `:<variant>` unless it is the default.
+    pub fn label(&self) -> String {
+        label(self.sim, self.variant)
+    }
+}
+
+fn label(sim: &ShopSimulator, variant: &str) -> String {
+    if variant == sim.default_variant() {
+        sim.name.to_owned()
+    } else {
+        format!("{}:{variant}", sim.name)
+    }
+}
+
+/// Parses `<name>` or `<name>:<variant>` into a registered simulator and one of its
+/// variants; the error names the simulators, or the variants, there are.
+pub fn shop_choice(spec: &str) -> Result<ShopChoice, String> {
+    let (name, variant) = spec.split_once(':').unwrap_or((spec, ""));
+    let sim = shop_simulator(name)?;
+    let variant = sim
+        .variant(variant)
+        .map_err(|e| format!("--shop {spec:?}: {e}"))?;
+    Ok(ShopChoice { sim, variant })
 }
 
 /// Refuses anything but a loopback address.
@@ -101,15 +151,18 @@ fn seed_config(s: &SimSetup) -> SeedConfig {
     }
 }
 
-/// Starts both simulators and creates the service articles.
+/// Starts both simulators and creates the service articles. `shop` is a shop simulator's
+/// name, or `<name>:<variant>` ([`shop_choice`]).
 pub async fn start(
     snelstart_addr: SocketAddr,
-    shop_type: &str,
+    shop: &str,
     shop_addr: SocketAddr,
     setup: SimSetup,
 ) -> Result<Sims, String> {
-    let shop_sim = shop_simulator(shop_type)?;
+    let choice = shop_choice(shop)?;
+    let shop_sim = choice.sim;
     let shop_type = shop_sim.name;
+    let shop_label = choice.label();
     let faults = Faults {
         latency_ms: setup.latency_ms,
         ..Faults::default()
@@ -133,16 +186,18 @@ pub async fn start(
         shop_addr,
         ShopSimOptions {
             seed: seed_config(&setup),
+            variant: choice.variant,
         },
     )
     .await
-    .map_err(|e| format!("cannot start the {shop_type} simulator on {shop_addr}: {e}"))?;
+    .map_err(|e| format!("cannot start the {shop_label} simulator on {shop_addr}: {e}"))?;
     shop.control.set_faults(faults);
     create_service_articles(&snel.base_url()).await?;
     Ok(Sims {
         snelstart: snel,
         shop,
         shop_type,
+        shop_variant: choice.variant,
         setup,
     })
 }
@@ -285,6 +340,7 @@ pub fn config_toml(sims: &Sims, state: &str) -> String {
     let body = (shop_sim.config)(&ShopConfigArgs {
         base_url: &shop,
         unlimited: sims.setup.limits == Limits::Unlimited,
+        variant: sims.shop_variant,
     });
     out.push_str(&crate::init::nest_headers(body.trim_end(), "shop"));
     for (flow, schedule, options) in SANDBOX_FLOWS {

@@ -142,6 +142,7 @@ inventory::submit! {
         name: "tinyshop",
         description: "Tinyshop JSON API (template simulator)",
         api_path: "/api/v1",
+        variants: &[],
         start: |addr, opts| Box::pin(start(addr, opts)),
         config: shop_config,
     }

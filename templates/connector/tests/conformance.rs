@@ -31,6 +31,7 @@ async fn tinyshop_connector_conforms() {
         "127.0.0.1:0".parse().unwrap(),
         ShopSimOptions {
             seed: SeedConfig::default(),
+            ..ShopSimOptions::default()
         },
     )
     .await

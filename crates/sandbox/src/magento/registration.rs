@@ -39,6 +39,7 @@ inventory::submit! {
         name: "magento",
         description: "Magento 2 REST API (OAuth 1.0a integration, MSI, searchCriteria paging)",
         api_path: "/rest/default/V1",
+        variants: &[],
         start: |addr, opts| {
             Box::pin(start(addr, MagentoOptions { seed: opts.seed, ..MagentoOptions::default() }))
         },

@@ -13,6 +13,7 @@ inventory::submit! {
         name: "opencart",
         description: "OpenCart 4.1 through the koppel PHP bridge (signed requests), simulated",
         api_path: "/koppel-bridge.php",
+        variants: &[],
         start: |addr, opts| Box::pin(start(addr, OpenCartOptions { seed: opts.seed, ..OpenCartOptions::default() })),
         config,
     }

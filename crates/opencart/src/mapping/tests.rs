@@ -259,7 +259,7 @@ fn round_cents(d: Decimal) -> Decimal {
 
 /// A coupon limited to the 9 % product (3.00 off it: only the 9 % row reduced, by 0.27) is not
 /// what spreading over every line gives: it stays an order-level discount for the checks to
-/// judge; so does a voucher beside a spread coupon.
+/// judge; so does a free-shipping coupon, and a voucher beside a spread coupon.
 #[test]
 fn coupons_spreading_does_not_explain_and_vouchers_stay_order_level() {
     let w = coupon_order(
@@ -276,6 +276,19 @@ fn coupons_spreading_does_not_explain_and_vouchers_stay_order_level() {
         (o.lines[0].row_total, o.lines[1].row_total),
         (dec!(61.48), dec!(38.85))
     );
+
+    // free shipping (coupon.shipping, no product discount): 4.95 off, the shipping's 1.0395
+    // tax removed
+    let w = coupon_order(
+        "-4.9500",
+        "12.9108",
+        "3.4965",
+        "116.7373",
+        serde_json::Value::Null,
+    );
+    let o = order(&w, &rules()).unwrap();
+    assert_eq!(o.discount, dec!(4.95));
+    assert!(o.lines.iter().all(|l| l.discount.is_zero()));
 
     let voucher = json!({"code": "voucher", "title": "Voucher (GIFT)", "value": "-5.0000", "sort_order": 8});
     let w = coupon_order("-10.0000", "12.6635", "3.1480", "106.0915", voucher);

@@ -104,11 +104,12 @@ fn class_rates(classes: &BTreeMap<String, Vec<WireTaxRate>>) -> Vec<Decimal> {
 /// Spreads an order's coupon over its lines as OpenCart's coupon total does for a coupon on all
 /// products (catalog/model/extension/total/coupon.php `getTotal`, 3.0 and 4.x): each line's
 /// share is `coupon x line total / sub-total`, kept with OpenCart's 4 decimals (the last line
-/// takes the remainder, so the shares add up to the coupon row), its `discount`; `row_total` drops by it and `tax` by its VAT
-/// percentage x the share, unrounded. Done only when the result explains the order's VAT rows
-/// (`vat_total`): what they hold beyond the lines' VAT is nothing or the shipping's VAT at one of
-/// the shop's rates (`rates`). A coupon on some products only or with free shipping does not, and
-/// is left to the caller (an order-level discount); returns whether the coupon was spread.
+/// takes the remainder, so the shares add up to the coupon row), its `discount`; `row_total`
+/// drops by it and `tax` by its VAT percentage x the share, unrounded. Done only when the result
+/// explains the order's VAT rows (`vat_total`): what they hold beyond the lines' VAT is nothing
+/// or the shipping's VAT at one of the shop's rates (`rates`). A coupon on some products only or
+/// with free shipping does not, and is left to the caller (an order-level discount); returns
+/// whether the coupon was spread.
 fn spread_coupon(
     lines: &mut [OrderLine],
     coupon: Decimal,
@@ -180,7 +181,8 @@ fn line_sku(l: &WireLine, rules: &OrderRules) -> Option<Sku> {
 /// `total` rounded to cents as OpenCart's currency format charges it. Shipping's VAT is what the
 /// order's VAT rows hold beyond the lines'. A coupon is spread over the lines as OpenCart
 /// reduced their VAT (`spread_coupon`) when that explains the VAT rows, else it is an
-/// order-level discount like vouchers, reward points and store credit. 4.x's checkout may ask only a shipping address: the order is then billed to it.
+/// order-level discount like vouchers, reward points and store credit. 4.x's checkout may ask
+/// only a shipping address: the order is then billed to it.
 pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
     let label = format!("order {}", w.order_id);
     let fail = |field: &str, msg: String| Rejection::new(label.clone(), Some(field), msg);

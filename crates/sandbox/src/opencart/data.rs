@@ -22,7 +22,7 @@ pub const TAX_CLASS_LOW: u32 = 12;
 /// The coupon of the seeded coupon order: a fixed amount off all products.
 pub const COUPON_CODE: &str = "KORTING10";
 /// The coupon's discount (`oc_coupon.discount`, type `F`).
-pub const COUPON_DISCOUNT: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
+pub const COUPON_DISCOUNT: Decimal = Decimal::TEN;
 
 /// A product.
 #[derive(Debug, Clone)]

@@ -87,6 +87,74 @@ fn fixed_parts(rates: &[WireTaxRate], fixed: Decimal) -> Vec<(String, Decimal)> 
         .unwrap_or_else(|| vec![("Fixed tax".to_owned(), fixed)])
 }
 
+/// The VAT percentages a tax class can charge: per class and geo zone, the sum of its
+/// percentage rates (what `tax->getRates` applies to an amount of that class).
+fn class_rates(classes: &BTreeMap<String, Vec<WireTaxRate>>) -> Vec<Decimal> {
+    let mut out = Vec::new();
+    for rates in classes.values() {
+        let mut zones: BTreeMap<u32, Decimal> = BTreeMap::new();
+        for r in rates.iter().filter(|r| r.kind == "P") {
+            *zones.entry(r.geo_zone_id).or_default() += r.rate;
+        }
+        out.extend(zones.into_values());
+    }
+    out
+}
+
+/// Spreads an order's coupon over its lines as OpenCart's coupon total does for a coupon on all
+/// products (catalog/model/extension/total/coupon.php `getTotal`, 3.0 and 4.x): each line's
+/// share is `coupon x line total / sub-total`, kept with OpenCart's 4 decimals (the last line
+/// takes the remainder, so the shares add up to the coupon row), its `discount`; `row_total`
+/// drops by it and `tax` by its VAT percentage x the share, unrounded. Done only when the result
+/// explains the order's VAT rows (`vat_total`): what they hold beyond the lines' VAT is nothing
+/// or the shipping's VAT at one of the shop's rates (`rates`). A coupon on some products only or
+/// with free shipping does not, and is left to the caller (an order-level discount); returns
+/// whether the coupon was spread.
+fn spread_coupon(
+    lines: &mut [OrderLine],
+    coupon: Decimal,
+    vat_total: Decimal,
+    shipping: Decimal,
+    rates: &[Decimal],
+) -> bool {
+    let base: Decimal = lines.iter().map(|l| l.row_total).sum();
+    if coupon <= Decimal::ZERO || base <= Decimal::ZERO || coupon > base {
+        return false;
+    }
+    let mut shares: Vec<Decimal> = lines
+        .iter()
+        .map(|l| (coupon * l.row_total / base).round_dp(4))
+        .collect();
+    if let Some(last) = shares.len().checked_sub(1) {
+        shares[last] = coupon - shares[..last].iter().copied().sum::<Decimal>();
+    }
+    let taxes: Vec<Option<Decimal>> = lines
+        .iter()
+        .zip(&shares)
+        .map(|(l, share)| {
+            l.tax
+                .map(|t| t - l.vat_percentage.unwrap_or_default() / Decimal::ONE_HUNDRED * share)
+        })
+        .collect();
+    let beyond = vat_total - taxes.iter().flatten().copied().sum::<Decimal>();
+    // the tax rows are stored with 4 decimals, each a sum of 4-decimal unit taxes
+    let tolerance = Decimal::new(1, 4) * Decimal::from(lines.len() + 2);
+    let explained = beyond.abs() <= tolerance
+        || (shipping > Decimal::ZERO
+            && rates
+                .iter()
+                .any(|p| (beyond - shipping * p / Decimal::ONE_HUNDRED).abs() <= tolerance));
+    if !explained {
+        return false;
+    }
+    for ((l, share), tax) in lines.iter_mut().zip(shares).zip(taxes) {
+        l.discount = share;
+        l.row_total -= share;
+        l.tax = tax;
+    }
+    true
+}
+
 fn line_sku(l: &WireLine, rules: &OrderRules) -> Option<Sku> {
     let primary = if rules.key_is_model {
         &l.product_model
@@ -111,7 +179,10 @@ fn line_sku(l: &WireLine, rules: &OrderRules) -> Option<Sku> {
 /// [`Order::fees`], one per fixed rate's name, and only the percentage part is the line's `tax`. Line tax is the shop's unit
 /// VAT x quantity, unrounded as OpenCart sums it (per-total rounding); the grand total is
 /// `total` rounded to cents as OpenCart's currency format charges it. Shipping's VAT is what the
-/// order's VAT rows hold beyond the lines'. 4.x's checkout may ask only a shipping address: the order is then billed to it.
+/// order's VAT rows hold beyond the lines'. A coupon is spread over the lines as OpenCart
+/// reduced their VAT (`spread_coupon`) when that explains the VAT rows, else it is an
+/// order-level discount like vouchers, reward points and store credit. 4.x's checkout may ask
+/// only a shipping address: the order is then billed to it.
 pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
     let label = format!("order {}", w.order_id);
     let fail = |field: &str, msg: String| Rejection::new(label.clone(), Some(field), msg);
@@ -195,6 +266,17 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
     let tax_rows = sum("tax");
     let vat_total = tax_rows - fixed_total;
     let shipping_amount = sum("shipping");
+    let coupon = -sum("coupon");
+    let spread = spread_coupon(
+        &mut lines,
+        coupon,
+        vat_total,
+        shipping_amount,
+        &class_rates(&w.tax_rates),
+    );
+    if spread {
+        line_vat_exact = lines.iter().filter_map(|l| l.tax).sum();
+    }
     let fees = sum("handling") + sum("low_order_fee");
     let residual = (vat_total - line_vat_exact).max(Decimal::ZERO);
     let charge = |description: String, amount: Decimal, tax: Decimal| Charge {
@@ -222,8 +304,10 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
             (fees > Decimal::ZERO).then(|| charge("Handling".into(), fees, residual)),
         )
     };
-    // Coupons, vouchers, reward points and store credit are negative rows: a discount.
-    let discount = -(sum("coupon") + sum("voucher") + sum("reward") + sum("credit"));
+    // Vouchers, reward points and store credit (and a coupon not spread over the lines) are
+    // negative rows: an order-level discount, which reduces no VAT.
+    let discount =
+        -(sum("voucher") + sum("reward") + sum("credit")) + if spread { Decimal::ZERO } else { coupon };
     // What the customer was charged: currency.php format rounds half up to the currency's
     // decimal places (2 for EUR, the only currency SnelStart books).
     let grand_total = round_money(

@@ -2,7 +2,8 @@
 //! (catalog/model/checkout/order.php addOrder): unit price excl. tax and the tax of one unit per
 //! line, totals sub_total / shipping / one `tax` row per rate / total, 4 decimals. Some orders
 //! are left at status 0 (never confirmed), some guests' checkouts asked only a shipping address
-//! (OpenCart 4.x), as real shops have them.
+//! (OpenCart 4.x), as real shops have them. One more order, the last, used a fixed coupon on a
+//! 21 % and a 9 % line ([`COUPON_CODE`]).
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,11 @@ use crate::seed::{self, SeedConfig, SeedVat};
 pub const TAX_CLASS_HIGH: u32 = 9;
 /// Tax class of 9 % VAT.
 pub const TAX_CLASS_LOW: u32 = 12;
+
+/// The coupon of the seeded coupon order: a fixed amount off all products.
+pub const COUPON_CODE: &str = "KORTING10";
+/// The coupon's discount (`oc_coupon.discount`, type `F`).
+pub const COUPON_DISCOUNT: Decimal = Decimal::TEN;
 
 /// A product.
 #[derive(Debug, Clone)]
@@ -249,6 +255,11 @@ impl Shop {
                 },
             );
         }
+        if cfg.orders > 0 {
+            if let Some(o) = coupon_order(cfg, &articles) {
+                shop.orders.insert(o.id, o);
+            }
+        }
         shop
     }
 
@@ -296,4 +307,85 @@ impl Shop {
         }
         Ok(parent)
     }
+}
+
+/// The coupon order, id `cfg.orders + 1`: a 21 % and a 9 % article, flat shipping at 21 %, and
+/// [`COUPON_CODE`] on all products, totalled as OpenCart 3.0/4.x's coupon total does it
+/// (catalog/model/extension/total/coupon.php `getTotal`): each product's discount is
+/// `discount x product total / sub_total`, each percentage tax of its class is reduced by
+/// `rate x discount` unrounded, one `coupon` row holds `-discount`; amounts stored with 4
+/// decimals. `None` when the seed has no article of either rate.
+fn coupon_order(cfg: &SeedConfig, articles: &[seed::SeedArticle]) -> Option<SimOrder> {
+    let high = articles.iter().find(|a| a.vat == SeedVat::Hoog)?;
+    let low = articles.iter().find(|a| a.vat == SeedVat::Laag)?;
+    let id = cfg.orders as u64 + 1;
+    let picked = [(high, 2i64, TAX_CLASS_HIGH), (low, 3i64, TAX_CLASS_LOW)];
+    let sub: Decimal = picked
+        .iter()
+        .map(|(a, q, _)| a.price_excl * Decimal::from(*q))
+        .sum();
+    // type F: at most the sub-total
+    let discount = COUPON_DISCOUNT.min(sub);
+    let shipping = Decimal::new(495, 2);
+    let mut taxes: BTreeMap<u32, Decimal> = BTreeMap::new();
+    let mut lines = Vec::new();
+    for (l, (a, qty, class)) in picked.iter().enumerate() {
+        let rate = a.vat.percentage();
+        let unit_tax = (a.price_excl * rate / Decimal::ONE_HUNDRED).round_dp(4);
+        let total = a.price_excl * Decimal::from(*qty);
+        let share = discount * (total / sub);
+        *taxes.entry(*class).or_default() +=
+            unit_tax * Decimal::from(*qty) - rate / Decimal::ONE_HUNDRED * share;
+        lines.push(json!({
+            "order_product_id": id * 10 + l as u64, "product_id": 1000 + l as u64, "name": a.name, "model": a.sku,
+            "quantity": qty, "price": dec4(a.price_excl), "total": dec4(total),
+            "tax": dec4(unit_tax), "sku": a.sku, "product_model": a.sku, "tax_class_id": class, "options": [],
+        }));
+    }
+    *taxes.entry(TAX_CLASS_HIGH).or_default() += shipping * Decimal::from(21) / Decimal::ONE_HUNDRED;
+    let mut totals = vec![
+        json!({"code": "sub_total", "title": "Sub-Total", "value": dec4(sub), "sort_order": 1}),
+        json!({"code": "shipping", "title": "Flat Shipping Rate", "value": dec4(shipping), "sort_order": 3}),
+        json!({"code": "coupon", "title": format!("Coupon ({COUPON_CODE})"), "value": dec4(-discount), "sort_order": 4}),
+    ];
+    for (class, t) in &taxes {
+        let title = if *class == TAX_CLASS_HIGH {
+            "BTW 21%"
+        } else {
+            "BTW 9%"
+        };
+        totals.push(json!({"code": "tax", "title": title, "value": dec4(*t), "sort_order": 5}));
+    }
+    let total = sub + shipping - discount + taxes.values().copied().sum::<Decimal>();
+    totals.push(json!({"code": "total", "title": "Total", "value": dec4(total), "sort_order": 9}));
+    let cid: u64 = if cfg.customers > 0 { 1 } else { 0 };
+    let email = if cid > 0 {
+        "klant1@example.nl".to_owned()
+    } else {
+        format!("gast{id}@example.nl")
+    };
+    let addr = json!({"firstname": "Jan", "lastname": format!("Koper{id}"), "company": "", "address_1": format!("Kerkstraat {id}"),
+        "address_2": "", "city": "Utrecht", "postcode": "3511 AB", "country": "Netherlands", "country_id": 150,
+        "iso_code_2": "NL", "zone": ""});
+    let added = base_time() + Duration::minutes(cfg.orders as i64 * 7);
+    let wire = json!({
+        "order_id": id, "store_id": 0, "invoice_prefix": "INV-2026-00", "invoice_no": 0, "customer_id": cid,
+        "customer_group_id": 1, "firstname": "Jan", "lastname": format!("Koper{id}"), "email": email,
+        "telephone": "0612345678", "payment_address": addr.clone(), "shipping_address": addr,
+        "payment_method": {"name": "Bank Transfer", "code": "bank_transfer"},
+        "shipping_method": {"name": "Flat Shipping Rate", "code": "flat.flat"}, "comment": "",
+        "total": dec4(total), "currency_code": "EUR", "currency_value": "1.00000000",
+        "date_added": added.format("%Y-%m-%dT%H:%M:%SZ").to_string(), "lines": lines, "totals": totals,
+        "tax_rates": {
+            TAX_CLASS_HIGH.to_string(): [{"tax_rate_id": 86, "name": "BTW 21%", "rate": "21.0000", "type": "P", "geo_zone_id": 3, "based": "shipping"}],
+            TAX_CLASS_LOW.to_string(): [{"tax_rate_id": 88, "name": "BTW 9%", "rate": "9.0000", "type": "P", "geo_zone_id": 3, "based": "shipping"}],
+        },
+    });
+    Some(SimOrder {
+        id,
+        status: 2,
+        modified: added,
+        wire,
+        history: vec![(2, String::new())],
+    })
 }

@@ -25,7 +25,7 @@ mod api;
 pub mod data;
 pub mod registration;
 
-pub use data::{TAX_CLASS_HIGH, TAX_CLASS_LOW};
+pub use data::{COUPON_CODE, TAX_CLASS_HIGH, TAX_CLASS_LOW};
 
 /// The bridge's shared secret in the sandbox (public, not a secret).
 pub const SECRET: &str = "koppel-sandbox-opencart-bridge-secret-0001";

@@ -92,7 +92,7 @@ async fn demo_one(args: &DemoArgs, shop: &str) -> CmdResult {
     let sims = sim::start(any, shop, any, setup).await.map_err(Failure::Other)?;
     let about = koppel_sandbox::registry::find_shop(shop).map_or("", |s| s.description);
     println!(
-        "SnelStart simulator {} ({} articles, plus service articles {}), {shop} simulator {} ({about}; seeded with up to {} orders).",
+        "SnelStart simulator {} ({} articles, plus service articles {}), {shop} simulator {} ({about}; seeded with about {} orders).",
         sims.snelstart.base_url(),
         args.articles,
         sim::SERVICE_ARTICLES.map(|a| a.0).join("/"),

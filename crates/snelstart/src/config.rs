@@ -125,6 +125,12 @@ pub struct ProductsConfig {
     /// `{ color = "Kleur" }`. Empty or missing extra fields are left out.
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// Artikelcodes that are not shop products: the products and stock flows leave them out,
+    /// e.g. `["CADEAUBON"]`. The articles set as `orders.shipping_article`,
+    /// `payment_fee_article`, `discount_article` and `fee_article` are always left out: they
+    /// exist to book costs on, not to be sold.
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 /// The weight's extra field and its unit.

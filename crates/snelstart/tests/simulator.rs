@@ -70,6 +70,37 @@ async fn products_and_stock_are_read_incrementally() {
     no_429(&sim);
 }
 
+/// The articles orders book costs on (`orders.*_article`) and those in `products.exclude` are
+/// not shop products: the products and stock flows leave them out.
+#[tokio::test]
+async fn service_and_excluded_articles_are_not_products() {
+    let sim = sim(SnelStartOptions::default()).await;
+    let api = SimApi::new(&sim).await;
+    api.create_article("VERZEND", "Hoog").await;
+    let c = connector(
+        &sim,
+        json!({
+            "orders": { "shipping_article": "VERZEND" },
+            "products": { "exclude": ["KP-0003"] },
+            "stock": { "skip_untracked": false },
+        }),
+    );
+    let ep = c.endpoints();
+    let products = read_all(&ep.product_source.unwrap(), None).await;
+    let skus: Vec<&str> = products.iter().map(|p| p.sku.as_str()).collect();
+    assert_eq!(
+        skus.len(),
+        59,
+        "60 seeded + VERZEND - VERZEND - KP-0003: {skus:?}"
+    );
+    assert!(!skus.contains(&"VERZEND") && !skus.contains(&"KP-0003"));
+    let levels = read_all(&ep.stock_source.unwrap(), None).await;
+    assert!(levels
+        .iter()
+        .all(|l| l.sku.as_str() != "VERZEND" && l.sku.as_str() != "KP-0003"));
+    assert_eq!(levels.len(), 59);
+}
+
 #[tokio::test]
 async fn customers_are_matched_or_created() {
     let sim = sim(SnelStartOptions::default()).await;

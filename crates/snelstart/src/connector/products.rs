@@ -62,6 +62,25 @@ impl SnelStartAdministration {
         }
     }
 
+    /// Whether an article is left out of the products and stock flows: one of the orders'
+    /// service articles, or listed in `products.exclude`.
+    pub(super) fn not_a_product(&self, a: &Artikel) -> bool {
+        let Some(code) = a.artikelcode.as_deref().map(str::trim) else {
+            return false;
+        };
+        let o = &self.config.orders;
+        [
+            &o.shipping_article,
+            &o.payment_fee_article,
+            &o.discount_article,
+            &o.fee_article,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(&self.config.products.exclude)
+        .any(|c| c.trim() == code)
+    }
+
     pub(super) async fn read_articles(
         &self,
         request: &ReadRequest,
@@ -82,10 +101,21 @@ impl Source<Product> for SnelStartAdministration {
         let today = mapping::today_nl();
         let items = items
             .into_iter()
-            .map(|v| {
-                let a: Artikel = read_item("article", &v)?;
+            .filter_map(|v| {
+                let a: Artikel = match read_item("article", &v) {
+                    Ok(a) => a,
+                    Err(r) => return Some(Err(r)),
+                };
                 self.remember_article(&a);
-                mapping::article_to_product(&a, &refs, &self.config.products, today)
+                if self.not_a_product(&a) {
+                    return None;
+                }
+                Some(mapping::article_to_product(
+                    &a,
+                    &refs,
+                    &self.config.products,
+                    today,
+                ))
             })
             .collect();
         Ok(Page { items, next })

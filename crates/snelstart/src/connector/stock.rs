@@ -22,6 +22,7 @@ impl Source<StockLevel> for SnelStartAdministration {
             .into_iter()
             .filter_map(|v| match read_item::<Artikel>("article", &v) {
                 Err(r) => Some(Err(r)),
+                Ok(a) if self.not_a_product(&a) => None,
                 Ok(a) => mapping::article_to_stock(&a, cfg.kind, cfg.skip_untracked).transpose(),
             })
             .collect();

@@ -200,6 +200,7 @@ fn products_cfg() -> ProductsConfig {
         ]
         .into_iter()
         .collect(),
+        exclude: Vec::new(),
     }
 }
 
@@ -243,6 +244,7 @@ fn article_becomes_product() {
             separator: "/".into(),
         }),
         attributes: Default::default(),
+        exclude: Vec::new(),
     };
     let p = article_to_product(&a, &refs(), &cfg, date(2024, 1, 15)).unwrap();
     assert!(!p.active);

@@ -9,7 +9,7 @@ extern crate koppel_opencart;
 use std::sync::Arc;
 
 use koppel::config::Config;
-use koppel::sim::{create_service_articles, SnelStartAdmin};
+use koppel::sim::{config_toml_for, create_service_articles, Limits, SnelStartAdmin};
 use koppel_core::engine::{Engine, Flow, FlowOptions, Mode, RunOptions, RunReport};
 use koppel_core::http::StatsSnapshot;
 use koppel_core::model::round_money;
@@ -17,7 +17,7 @@ use koppel_core::state::{SqliteStore, StateStore};
 use koppel_core::Kind;
 use koppel_opencart::OpenCartConnector;
 use koppel_sandbox::control::Stats;
-use koppel_sandbox::opencart::{shop_config, start, OpenCartOptions, SECRET, TAX_CLASS_HIGH, TAX_CLASS_LOW};
+use koppel_sandbox::opencart::{start, OpenCartOptions, SECRET, TAX_CLASS_HIGH, TAX_CLASS_LOW};
 use koppel_sandbox::seed::{self, SeedConfig, SeedVat};
 use koppel_sandbox::snelstart::{self, RateLimits, SnelStartOptions};
 use rust_decimal::Decimal;
@@ -25,47 +25,6 @@ use serde_json::{json, Value};
 
 /// The bridge operations that change the shop (bridge/PROTOCOL.md).
 const WRITE_OPS: [&str; 3] = ["products.upsert", "stock.set", "history.add"];
-
-fn toml_str(s: &str) -> String {
-    toml::Value::String(s.to_owned()).to_string()
-}
-
-fn config_text(snel: &str, shop: &str) -> String {
-    let mut out = String::from(
-        "state = \"koppel.db\"\ntimezone = \"Europe/Amsterdam\"\n\n[[pairs]]\nname = \"oc\"\n\n",
-    );
-    out.push_str("[pairs.accounting]\ntype = \"snelstart\"\n");
-    out.push_str(&format!("client_key = {}\n", toml_str(snelstart::CLIENT_KEY)));
-    out.push_str(&format!(
-        "subscription_key = {}\n",
-        toml_str(snelstart::SUBSCRIPTION_KEY)
-    ));
-    out.push_str(&format!(
-        "api_base_url = \"{snel}/v2\"\nauth_url = \"{snel}/b2b/token\"\n"
-    ));
-    out.push_str("rate_limits = { per_minute = 1000000, per_hour = 10000000, concurrent = 64 }\n");
-    out.push_str("\n[pairs.accounting.products]\nweight = { extra_field = \"Gewicht\" }\ncategory = { extra_field = \"Categorie\" }\n");
-    out.push_str("\n[pairs.accounting.orders]\nshipping_article = \"VERZEND\"\ndiscount_article = \"KORTING\"\npayment_fee_article = \"BETAALKOSTEN\"\nfee_article = \"HEFFING\"\n\n");
-    // the shop table as the simulator's registration writes it, nested under [pairs.shop]
-    out.push_str("[pairs.shop]\ntype = \"opencart\"\n");
-    for line in shop_config(shop).lines() {
-        match line.strip_prefix('[') {
-            Some(rest) => out.push_str(&format!("[pairs.shop.{rest}\n")),
-            None => {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-    }
-    out.push_str(
-        "\n[pairs.flows.products]\nschedule = \"15m\"\n\n[pairs.flows.stock]\nschedule = \"5m\"\n\n",
-    );
-    out.push_str("[pairs.flows.customers]\nschedule = \"5m\"\n\n[pairs.flows.orders]\nschedule = \"*/5 * * * *\"\ncreate_customers = true\n\n");
-    out.push_str(
-        "[pairs.flows.open_amounts]\nschedule = \"30m\"\n\n[pairs.flows.payments]\nschedule = \"15m\"\n",
-    );
-    out
-}
 
 /// Requests that change SnelStart (anything but GET and the token).
 fn snel_writes(s: &Stats) -> u64 {
@@ -142,7 +101,14 @@ async fn every_flow_against_opencart() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("koppel.toml");
-    let text = config_text(&snel.base_url(), &shop.base_url());
+    let text = config_toml_for(
+        &snel.base_url(),
+        "opencart",
+        "",
+        &shop.base_url(),
+        Limits::Unlimited,
+        "koppel.db",
+    );
     std::fs::write(&path, &text).unwrap();
     let env = |_: &str| None;
     let config = Config::parse(&text, &path, &env).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -325,7 +291,7 @@ async fn every_flow_against_opencart() {
     assert_eq!(shop_vat.len(), 2, "{shop_order}");
 
     // SnelStart invoices three orders; two are paid in full
-    let mut bindings = store.bindings("oc", Kind::Order).await.unwrap();
+    let mut bindings = store.bindings("sandbox", Kind::Order).await.unwrap();
     bindings.sort_by(|a, b| a.key.cmp(&b.key));
     assert!(bindings.len() >= 3, "{bindings:?}");
     let mut paid = Vec::new();

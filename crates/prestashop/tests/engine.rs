@@ -12,59 +12,16 @@ extern crate koppel_prestashop;
 use std::sync::Arc;
 
 use koppel::config::Config;
-use koppel::sim::{create_service_articles, SnelStartAdmin};
+use koppel::sim::{config_toml_for, create_service_articles, Limits, SnelStartAdmin};
 use koppel_core::engine::{Engine, Flow, FlowOptions, Mode, RunOptions, RunReport};
 use koppel_core::state::{SqliteStore, StateStore};
 use koppel_core::Kind;
 use koppel_sandbox::control::Stats;
-use koppel_sandbox::prestashop::{
-    shop_config, start_inspectable, PrestaOptions, PrestaVersion, STATE_PAYMENT_ACCEPTED,
-};
+use koppel_sandbox::prestashop::{start_inspectable, PrestaOptions, PrestaVersion, STATE_PAYMENT_ACCEPTED};
 use koppel_sandbox::seed::SeedConfig;
 use koppel_sandbox::snelstart::{self, RateLimits, SnelStartOptions};
 use rust_decimal::Decimal;
 use serde_json::json;
-
-fn toml_str(s: &str) -> String {
-    toml::Value::String(s.to_owned()).to_string()
-}
-
-fn config_text(snel: &str, shop: &str) -> String {
-    let mut out = String::from(
-        "state = \"koppel.db\"\ntimezone = \"Europe/Amsterdam\"\n\n[[pairs]]\nname = \"ps\"\n\n",
-    );
-    out.push_str("[pairs.accounting]\ntype = \"snelstart\"\n");
-    out.push_str(&format!("client_key = {}\n", toml_str(snelstart::CLIENT_KEY)));
-    out.push_str(&format!(
-        "subscription_key = {}\n",
-        toml_str(snelstart::SUBSCRIPTION_KEY)
-    ));
-    out.push_str(&format!(
-        "api_base_url = \"{snel}/v2\"\nauth_url = \"{snel}/b2b/token\"\n"
-    ));
-    out.push_str("rate_limits = { per_minute = 1000000, per_hour = 10000000, concurrent = 64 }\n");
-    out.push_str("\n[pairs.accounting.products]\nweight = { extra_field = \"Gewicht\" }\ncategory = { extra_field = \"Categorie\" }\n");
-    out.push_str("\n[pairs.accounting.orders]\nshipping_article = \"VERZEND\"\ndiscount_article = \"KORTING\"\npayment_fee_article = \"BETAALKOSTEN\"\nfee_article = \"HEFFING\"\n\n");
-    // the shop table as the simulator's registration writes it, nested under [pairs.shop]
-    out.push_str("[pairs.shop]\ntype = \"prestashop\"\n");
-    for line in shop_config(shop, true).lines() {
-        match line.strip_prefix('[') {
-            Some(rest) => out.push_str(&format!("[pairs.shop.{rest}\n")),
-            None => {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-    }
-    out.push_str(
-        "\n[pairs.flows.products]\nschedule = \"15m\"\n\n[pairs.flows.stock]\nschedule = \"5m\"\n\n",
-    );
-    out.push_str("[pairs.flows.customers]\nschedule = \"5m\"\n\n[pairs.flows.orders]\nschedule = \"*/5 * * * *\"\ncreate_customers = true\n\n");
-    out.push_str(
-        "[pairs.flows.open_amounts]\nschedule = \"30m\"\n\n[pairs.flows.payments]\nschedule = \"15m\"\n",
-    );
-    out
-}
 
 fn writes(s: &Stats) -> u64 {
     s.requests
@@ -109,7 +66,14 @@ async fn every_flow(version: PrestaVersion) {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("koppel.toml");
-    let text = config_text(&snel.base_url(), &shop.base_url());
+    let text = config_toml_for(
+        &snel.base_url(),
+        "prestashop",
+        "",
+        &shop.base_url(),
+        Limits::Unlimited,
+        "koppel.db",
+    );
     std::fs::write(&path, &text).unwrap();
     let env = |_: &str| None;
     let config = Config::parse(&text, &path, &env).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -144,7 +108,7 @@ async fn every_flow(version: PrestaVersion) {
 
     // SnelStart invoices three orders; two are paid in full
     let admin = SnelStartAdmin::login(&snel.base_url()).await.unwrap();
-    let mut bindings = store.bindings("ps", Kind::Order).await.unwrap();
+    let mut bindings = store.bindings("sandbox", Kind::Order).await.unwrap();
     bindings.sort_by(|a, b| a.key.cmp(&b.key));
     // orders still "Processing in progress" in the shop (the others are in "Payment accepted")
     bindings.retain(|b| {

@@ -299,8 +299,27 @@ pub async fn create_service_articles(base: &str) -> Result<(), String> {
 
 /// A config for koppel pointing at the simulators. `state` is written as given.
 pub fn config_toml(sims: &Sims, state: &str) -> String {
-    let snel = sims.snelstart.base_url();
-    let shop = sims.shop.base_url();
+    config_toml_for(
+        &sims.snelstart.base_url(),
+        sims.shop_type,
+        sims.shop_variant,
+        &sims.shop.base_url(),
+        sims.setup.limits,
+        state,
+    )
+}
+
+/// [`config_toml`] for simulators started some other way (a test that starts them with
+/// options of its own): the SnelStart simulator at `snel`, the `shop_type` simulator (as
+/// `shop_variant`, `""` for its default) at `shop`, both with `limits`.
+pub fn config_toml_for(
+    snel: &str,
+    shop_type: &str,
+    shop_variant: &'static str,
+    shop: &str,
+    limits: Limits,
+    state: &str,
+) -> String {
     let mut out = String::new();
     out.push_str("# koppel config for the simulators started by `koppel sandbox` / `koppel demo`.\n");
     out.push_str("# The keys below are the simulators' public sandbox credentials, not secrets;\n");
@@ -318,7 +337,7 @@ pub fn config_toml(sims: &Sims, state: &str) -> String {
         out,
         "api_base_url = \"{snel}/v2\"\nauth_url = \"{snel}/b2b/token\""
     );
-    match sims.setup.limits {
+    match limits {
         Limits::Production => out.push_str("key_kind = \"production\"\n"),
         Limits::Test => out.push_str("key_kind = \"test\"\n"),
         Limits::Unlimited => {
@@ -328,7 +347,7 @@ pub fn config_toml(sims: &Sims, state: &str) -> String {
     }
     out.push_str("\n[pairs.accounting.products]\nweight = { extra_field = \"Gewicht\" }\ncategory = { extra_field = \"Categorie\" }\n");
     out.push_str("\n[pairs.accounting.orders]\nshipping_article = \"VERZEND\"\ndiscount_article = \"KORTING\"\npayment_fee_article = \"BETAALKOSTEN\"\nfee_article = \"HEFFING\"\n\n");
-    let shop_sim = match shop_simulator(sims.shop_type) {
+    let shop_sim = match shop_simulator(shop_type) {
         Ok(s) => s,
         // `Sims` built by hand for a shop without a registered simulator: no shop table.
         Err(e) => {
@@ -339,16 +358,16 @@ pub fn config_toml(sims: &Sims, state: &str) -> String {
     let _ = writeln!(out, "[pairs.shop]\ntype = {}", toml_str(shop_sim.name));
     let body = (shop_sim.config)(&ShopConfigArgs {
         base_url: &shop,
-        unlimited: sims.setup.limits == Limits::Unlimited,
-        variant: sims.shop_variant,
+        unlimited: limits == Limits::Unlimited,
+        variant: shop_variant,
     });
     out.push_str(&crate::init::nest_headers(body.trim_end(), "shop"));
     for (flow, schedule, options) in SANDBOX_FLOWS {
-        if !flow_possible(*flow, sims.shop_type, options) {
+        if !flow_possible(*flow, shop_type, options) {
             let _ = writeln!(
                 out,
                 "\n# [pairs.flows.{flow}]: not possible with the {} connector",
-                sims.shop_type
+                shop_type
             );
             continue;
         }

@@ -357,7 +357,7 @@ pub fn config_toml_for(
     };
     let _ = writeln!(out, "[pairs.shop]\ntype = {}", toml_str(shop_sim.name));
     let body = (shop_sim.config)(&ShopConfigArgs {
-        base_url: &shop,
+        base_url: shop,
         unlimited: limits == Limits::Unlimited,
         variant: shop_variant,
     });

@@ -46,45 +46,39 @@ pub fn address(a: &WireAddress, phone: Option<String>) -> Address {
 /// percentage rates on the price plus fixed amounts give the stored tax (to OpenCart's 4
 /// decimals) is the one used. Returns (VAT percentage, fixed amount per unit).
 pub fn split_unit_tax(price: Decimal, tax: Decimal, rates: &[WireTaxRate]) -> Option<(Decimal, Decimal)> {
-    if tax.is_zero() {
-        return Some((Decimal::ZERO, Decimal::ZERO));
-    }
-    let mut zones: BTreeMap<u32, (Decimal, Decimal)> = BTreeMap::new();
-    for r in rates {
-        let z = zones.entry(r.geo_zone_id).or_default();
-        match r.kind.as_str() {
-            "P" => z.0 += r.rate,
-            "F" => z.1 += r.rate,
-            _ => {}
-        }
-    }
-    let tolerance = Decimal::new(1, 4);
-    zones.into_values().find(|(pct, fixed)| {
-        let computed = price * *pct / Decimal::ONE_HUNDRED + *fixed;
-        (computed - tax).abs() <= tolerance
-    })
+    unit_tax_zone(price, tax, rates).map(|zone| zone_sums(&zone))
 }
 
-/// The fixed-amount rates that make up a line's `fixed` unit amount, by name: those of the zone
-/// [`split_unit_tax`] chose (the one whose fixed rates sum to `fixed`), else one unnamed part.
-fn fixed_parts(rates: &[WireTaxRate], fixed: Decimal) -> Vec<(String, Decimal)> {
+/// The rates of the geo zone that produced a line's stored unit tax (see [`split_unit_tax`]);
+/// none for a line without tax.
+fn unit_tax_zone(price: Decimal, tax: Decimal, rates: &[WireTaxRate]) -> Option<Vec<&WireTaxRate>> {
+    if tax.is_zero() {
+        return Some(Vec::new());
+    }
     let mut zones: BTreeMap<u32, Vec<&WireTaxRate>> = BTreeMap::new();
-    for r in rates.iter().filter(|r| r.kind == "F") {
+    for r in rates {
         zones.entry(r.geo_zone_id).or_default().push(r);
     }
     let tolerance = Decimal::new(1, 4);
-    let named = |r: &WireTaxRate| {
-        r.name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map_or_else(|| "Fixed tax".to_owned(), str::to_owned)
-    };
-    zones
-        .into_values()
-        .find(|z| (z.iter().map(|r| r.rate).sum::<Decimal>() - fixed).abs() <= tolerance)
-        .map(|z| z.into_iter().map(|r| (named(r), r.rate)).collect())
-        .unwrap_or_else(|| vec![("Fixed tax".to_owned(), fixed)])
+    zones.into_values().find(|zone| {
+        let (pct, fixed) = zone_sums(zone);
+        (price * pct / Decimal::ONE_HUNDRED + fixed - tax).abs() <= tolerance
+    })
+}
+
+/// A zone's percentage rates and fixed amounts, each summed.
+fn zone_sums(zone: &[&WireTaxRate]) -> (Decimal, Decimal) {
+    let sum = |kind: &str| zone.iter().filter(|r| r.kind == kind).map(|r| r.rate).sum();
+    (sum("P"), sum("F"))
+}
+
+/// A fixed-amount rate's name, as the order's fee is described.
+fn fixed_rate_name(r: &WireTaxRate) -> String {
+    r.name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map_or_else(|| "Fixed tax".to_owned(), str::to_owned)
 }
 
 /// The VAT percentages a tax class can charge: per class and geo zone, the sum of its
@@ -230,7 +224,7 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
             .and_then(|c| w.tax_rates.get(&c.to_string()))
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let Some((pct, fixed)) = split_unit_tax(l.price, l.tax, rates) else {
+        let Some(zone) = unit_tax_zone(l.price, l.tax, rates) else {
             return Err(fail(
                 &format!("lines[{i}].tax"),
                 format!(
@@ -239,15 +233,15 @@ pub fn order(w: &WireOrder, rules: &OrderRules) -> Result<Order, Rejection> {
                 ),
             ));
         };
+        let (pct, fixed) = zone_sums(&zone);
         let unit_vat = l.tax - fixed;
         line_vat_exact += unit_vat * qty;
         fixed_total += fixed * qty;
-        if !fixed.is_zero() {
-            for (name, amount) in fixed_parts(rates, fixed) {
-                match fixed_fees.iter_mut().find(|(n, _)| *n == name) {
-                    Some((_, sum)) => *sum += amount * qty,
-                    None => fixed_fees.push((name, amount * qty)),
-                }
+        for r in zone.iter().filter(|r| r.kind == "F") {
+            let name = fixed_rate_name(r);
+            match fixed_fees.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, sum)) => *sum += r.rate * qty,
+                None => fixed_fees.push((name, r.rate * qty)),
             }
         }
         lines.push(OrderLine {

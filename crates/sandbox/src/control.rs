@@ -46,6 +46,25 @@ pub struct Faults {
     pub malformed_rate: f64,
 }
 
+/// Body of a shop simulator's `POST /_sandbox/<shop>/records`: records changed, deleted and
+/// created in the shop by someone else while koppel reads (the conformance kit's
+/// paging-under-change check). Answered with `{"added": [keys]}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordsChange {
+    /// `orders` or `customers`.
+    pub resource: String,
+    /// Keys to change (their change time = now), as the shop names its records.
+    #[serde(default)]
+    pub change: Vec<String>,
+    /// Keys to delete.
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// How many records to add (copies of the newest, new keys, changed now).
+    #[serde(default)]
+    pub add: usize,
+}
+
 /// Counters and faults of one simulator.
 #[derive(Default)]
 pub struct Control {

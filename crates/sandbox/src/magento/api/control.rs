@@ -7,6 +7,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{App, St};
+use crate::control::RecordsChange;
 
 /// What `POST /_sandbox/magento/edit-during-read` armed.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -56,23 +57,6 @@ pub async fn control_edit_during_read(State(app): St, Json(req): Json<EditDuring
     }
     *app.edit_plan.lock().unwrap_or_else(|p| p.into_inner()) = Some(req);
     Json(json!({})).into_response()
-}
-
-/// Body of `POST /_sandbox/magento/records`.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecordsChange {
-    /// `orders` or `customers`.
-    pub resource: String,
-    /// Keys to change (`updated_at` = now): order `increment_id`s, customer ids.
-    #[serde(default)]
-    pub change: Vec<String>,
-    /// Keys to delete.
-    #[serde(default)]
-    pub remove: Vec<String>,
-    /// How many records to add (copies of the newest, new ids, `updated_at` = now).
-    #[serde(default)]
-    pub add: usize,
 }
 
 /// `POST /_sandbox/magento/records {"resource", "change", "remove", "add"}`: records changed,

@@ -5,23 +5,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::App;
-
-/// Body of `POST /_sandbox/opencart/records`.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecordsChange {
-    /// `orders` or `customers`.
-    pub resource: String,
-    /// Ids to change (`date_modified` / `changed_at` = now).
-    #[serde(default)]
-    pub change: Vec<String>,
-    /// Ids to delete.
-    #[serde(default)]
-    pub remove: Vec<String>,
-    /// How many records to add (copies of the newest, new ids, changed now).
-    #[serde(default)]
-    pub add: usize,
-}
+use crate::control::RecordsChange;
 
 /// `POST /_sandbox/opencart/records {"resource", "change", "remove", "add"}`: orders or
 /// customers changed, deleted and created in the shop by someone else while koppel reads (for
